@@ -1,0 +1,1 @@
+"""Pure geospatial logic: address parsing and matching, H3 cells, camera view cones, tile math."""

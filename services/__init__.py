@@ -1,0 +1,1 @@
+"""The RTCC server: FastAPI application, ingest, OGC, tiles, proximity, live stream and CLI."""

@@ -1,0 +1,39 @@
+"""The FastAPI application: assembles the routers of each part of the server."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from services.responses import JSONResponse
+
+from services import db, errors, live
+from services.ingest.routes import router as ingest_router
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    live.hub.start()
+    yield
+    await live.hub.stop()
+    db.close_pool()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="RTCC situational-awareness server", version="0.1.0",
+                  default_response_class=JSONResponse, lifespan=lifespan,
+                  description="Every RTCC feed on one map: ingest, OGC API, vector tiles, proximity, live stream.")
+    errors.register(app)
+
+    @app.get("/healthz", tags=["ops"], summary="200 when the database answers, 503 otherwise")
+    def healthz():
+        try:
+            with db.pool().connection(timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except Exception as e:  # any failure to reach the database is "unavailable"
+            return JSONResponse({"status": "unavailable", "database": str(e).splitlines()[0][:200]},
+                                  status_code=503)
+        return {"status": "ok", "database": "ok"}
+
+    app.include_router(ingest_router)
+    app.include_router(live.router)
+    return app

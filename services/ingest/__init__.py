@@ -1,0 +1,1 @@
+"""Ingest: one pipeline for every feed (parse → validate → geocode → H3/district → COPY → NOTIFY)."""

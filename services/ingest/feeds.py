@@ -1,0 +1,273 @@
+"""The feeds we accept, their canonical fields, and the row → model normalisation for each.
+
+Every function here raises RowError with a sentence the sender can act on.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from services.ingest.model import Camera, Event, RowError, UnitPosition
+from services.settings import get_settings
+
+UNIT_STATUSES = ("available", "enroute", "onscene", "busy", "offduty")
+CAMERA_OWNERS = ("agency", "partner", "private")
+ALIASES = {"lng": "lon", "longitude": "lon", "latitude": "lat", "time": "observed_at",
+           "timestamp": "observed_at"}
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    kind: str                       # event kind, or 'unit' / 'camera' for the asset feeds
+    required: tuple[str, ...]       # columns that must exist in the batch
+    fields: tuple[str, ...]         # canonical columns
+    normalise: Callable
+
+
+def _clean(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        k = ALIASES.get(str(k).strip().lower(), str(k).strip().lower()) if isinstance(k, str) else k
+        if isinstance(v, str):
+            v = v.strip()
+            if v == "":
+                v = None
+        out[k] = v
+    return out
+
+
+def _id(row: dict, key: str = "id") -> str:
+    v = row.get(key)
+    if v is None or (isinstance(v, str) and not v):
+        raise RowError(f"missing {key}")
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_time(v, field: str = "observed_at") -> datetime:
+    """RFC 3339 / ISO 8601 or epoch seconds (or milliseconds). Naive times are in the agency's zone."""
+    if v is None or v == "":
+        raise RowError(f"missing {field}")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        x = float(v)
+        if x > 1e11:
+            x /= 1000.0
+        try:
+            return datetime.fromtimestamp(x, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise RowError(f"unparseable {field} {v!r}") from None
+    s = str(v).strip()
+    if s.endswith("Z") or s.endswith("z"):
+        s = s[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        raise RowError(f"unparseable {field} {v!r}: use RFC 3339, e.g. 2024-05-01T13:45:00-04:00") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_zone(get_settings().timezone))
+    dt = dt.astimezone(timezone.utc)
+    if dt.year < 1970 or dt.year > 2100:
+        raise RowError(f"{field} {v!r} is out of range")
+    return dt
+
+
+def _num(row: dict, key: str, *, lo: float | None = None, hi: float | None = None) -> float | None:
+    v = row.get(key)
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise RowError(f"{key} {v!r} is not a number") from None
+    if not math.isfinite(x):
+        raise RowError(f"{key} {v!r} is not a finite number")
+    if (lo is not None and x < lo) or (hi is not None and x > hi):
+        raise RowError(f"{key} {x:g} is out of range [{lo:g}, {hi:g}]")
+    return x
+
+
+def _int(row: dict, key: str) -> int | None:
+    v = row.get(key)
+    if v is None:
+        return None
+    m = re.search(r"-?\d+", str(v))
+    if not m:
+        raise RowError(f"{key} {v!r} is not an integer")
+    return int(m.group())
+
+
+def in_service_area(lon: float, lat: float) -> bool:
+    x0, y0, x1, y1 = get_settings().service_area
+    return x0 <= lon <= x1 and y0 <= lat <= y1
+
+
+def position(row: dict, required: bool = False) -> tuple[float, float] | None:
+    """lon/lat from a row, validated: range, swapped order, service area."""
+    has_lon, has_lat = row.get("lon") is not None, row.get("lat") is not None
+    if not has_lon and not has_lat:
+        if required:
+            raise RowError("missing lon/lat")
+        return None
+    if has_lon != has_lat:
+        raise RowError("lon given without lat" if has_lon else "lat given without lon")
+    lon, lat = _num(row, "lon"), _num(row, "lat")
+    if not (-180 <= lon <= 180) or not (-90 <= lat <= 90):
+        if -180 <= lat <= 180 and -90 <= lon <= 90:
+            raise RowError(f"latitude/longitude out of range (lat {lat:g}, lon {lon:g}): "
+                           "lat and lon look swapped")
+        raise RowError(f"latitude/longitude out of range (lat {lat:g}, lon {lon:g})")
+    if not in_service_area(lon, lat):
+        if in_service_area(lat, lon):
+            raise RowError(f"lat and lon look swapped (lat {lat:g}, lon {lon:g}): "
+                           "send lon as x (east-west) and lat as y")
+        raise RowError(f"position (lon {lon:g}, lat {lat:g}) is outside the service area")
+    return lon, lat
+
+
+def _attrs(row: dict, canonical: tuple[str, ...]) -> dict:
+    skip = set(canonical) | {"lon", "lat", "id", "observed_at", "__invalid__"}
+    return {k: v for k, v in row.items() if k not in skip and v is not None}
+
+
+def _event(row: dict, feed: Feed, i: int) -> Event:
+    fid = _id(row)
+    t = parse_time(row.get("observed_at"))
+    pos = position(row)
+    ev = Event(feed=feed.name, feed_id=fid, kind=feed.kind, observed_at=t, row=i,
+               address=(str(row["address"]) if row.get("address") is not None else None))
+    if pos:
+        ev.lon, ev.lat, ev.loc_method, ev.loc_score = pos[0], pos[1], "given", 1.0
+    return ev
+
+
+def norm_alpr(row: dict, feed: Feed, i: int) -> Event:
+    ev = _event(row, feed, i)
+    plate = re.sub(r"[\s\-\.·]", "", str(row.get("plate") or "")).upper()
+    if not plate:
+        raise RowError("missing plate")
+    ev.plate = plate
+    conf = _num(row, "confidence", lo=0, hi=100)
+    if conf is not None and conf > 1:
+        conf /= 100.0  # percent
+    ev.attrs = {"state": (str(row["state"]).upper() if row.get("state") else None),
+                "camera_id": (str(row["camera_id"]) if row.get("camera_id") is not None else None),
+                "confidence": conf, **_attrs(row, feed.fields)}
+    if ev.lon is None and not ev.attrs["camera_id"]:
+        raise RowError("no lon/lat and no camera_id: the read cannot be placed")
+    return ev
+
+
+def norm_gunshot(row: dict, feed: Feed, i: int) -> Event:
+    ev = _event(row, feed, i)
+    rounds = _int(row, "rounds")
+    if rounds is not None and rounds < 0:
+        raise RowError(f"rounds {rounds} is negative")
+    conf = _num(row, "confidence", lo=0, hi=100)
+    if conf is not None and conf > 1:
+        conf /= 100.0
+    ev.type = "gunshot"
+    ev.attrs = {"rounds": rounds, "confidence": conf, **_attrs(row, feed.fields)}
+    if ev.lon is None and not ev.address:
+        raise RowError("no location: give lon/lat or an address")
+    return ev
+
+
+def norm_cad(row: dict, feed: Feed, i: int) -> Event:
+    ev = _event(row, feed, i)
+    ev.type = str(row["type"]) if row.get("type") is not None else None
+    ev.priority = _int(row, "priority")
+    ev.attrs = {"description": row.get("description"), **_attrs(row, feed.fields)}
+    if ev.lon is None and not ev.address:
+        raise RowError("no location: give lon/lat or an address")
+    return ev
+
+
+def norm_call(row: dict, feed: Feed, i: int) -> Event:
+    ev = _event(row, feed, i)
+    ev.type = str(row["type"]) if row.get("type") is not None else None
+    ev.priority = _int(row, "priority")
+    ev.attrs = _attrs(row, feed.fields)
+    if ev.lon is None and not ev.address:
+        raise RowError("no location: give lon/lat or an address")
+    return ev
+
+
+def norm_avl(row: dict, feed: Feed, i: int) -> UnitPosition:
+    uid = _id(row, "unit_id")
+    status = str(row.get("status") or "available").lower().replace("-", "").replace(" ", "").replace("_", "")
+    if status not in UNIT_STATUSES:
+        raise RowError(f"status {row.get('status')!r} is not one of {', '.join(UNIT_STATUSES)}")
+    lon, lat = position(row, required=True)
+    heading = _num(row, "heading", lo=0, hi=360)
+    return UnitPosition(unit_id=uid, callsign=str(row.get("callsign") or uid), status=status,
+                        observed_at=parse_time(row.get("observed_at")), lon=lon, lat=lat,
+                        heading_deg=(heading % 360 if heading is not None else None),
+                        speed_kmh=_num(row, "speed", lo=0, hi=400),
+                        type=str(row.get("type") or "patrol"), row=i)
+
+
+def norm_camera(row: dict, feed: Feed, i: int) -> Camera:
+    cid = _id(row)
+    lon, lat = position(row, required=True)
+    owner = str(row.get("owner") or "agency").lower()
+    if owner not in CAMERA_OWNERS:
+        raise RowError(f"owner {row.get('owner')!r} is not one of {', '.join(CAMERA_OWNERS)}")
+    heading = _num(row, "heading_deg", lo=0, hi=360)
+    fov = _num(row, "fov_deg", lo=0, hi=360)
+    if fov is not None and fov <= 0:
+        raise RowError("fov_deg must be greater than 0")
+    rng = _num(row, "range_m", lo=0, hi=100000)
+    if rng is not None and rng <= 0:
+        raise RowError("range_m must be greater than 0")
+    return Camera(id=cid, name=str(row.get("name") or cid), lon=lon, lat=lat, owner=owner,
+                  kind=str(row.get("kind") or "cctv"), project=row.get("project"),
+                  heading_deg=(heading % 360 if heading is not None else None), fov_deg=fov, range_m=rng,
+                  stream_url=row.get("stream_url"), contact=row.get("contact"),
+                  status=str(row.get("status") or "online"), row=i)
+
+
+FEEDS: dict[str, Feed] = {f.name: f for f in (
+    Feed("alpr", "alpr_read", ("id", "observed_at", "plate"),
+         ("id", "plate", "state", "camera_id", "observed_at", "lon", "lat", "confidence"), norm_alpr),
+    Feed("gunshot", "gunshot", ("id", "observed_at"),
+         ("id", "observed_at", "lon", "lat", "rounds", "confidence", "address"), norm_gunshot),
+    Feed("cad", "cad_incident", ("id", "observed_at"),
+         ("id", "observed_at", "type", "priority", "address", "lon", "lat", "description"), norm_cad),
+    Feed("call", "call", ("id", "observed_at"),
+         ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_call),
+    Feed("avl", "unit", ("unit_id", "observed_at", "lon", "lat"),
+         ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type"), norm_avl),
+    Feed("camera", "camera", ("id", "lon", "lat"),
+         ("id", "name", "lon", "lat", "heading_deg", "fov_deg", "range_m", "owner", "stream_url",
+          "kind", "project", "contact", "status"), norm_camera),
+)}
+
+
+def missing_columns(feed: Feed, header: list[str]) -> list[str]:
+    """Required columns absent from a tabular header (CSV): the whole file is the wrong shape."""
+    seen = {ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header}
+    return [c for c in feed.required if c not in seen]
+
+
+def unrecognised(feed: Feed, rows: list[dict]) -> bool:
+    """True when no row carries any of the feed's columns (a document meant for another feed)."""
+    known = set(feed.fields) | {"__invalid__"}
+    return bool(rows) and not any(known & set(_clean(r).keys()) for r in rows)
+
+
+def normalise(feed: Feed, row: dict, i: int):
+    if "__invalid__" in row:
+        raise RowError(str(row["__invalid__"]))
+    return feed.normalise(_clean(row), feed, i)

@@ -1,0 +1,177 @@
+"""Turn a request body into rows (dicts): JSON array, NDJSON, CSV, GeoJSON FeatureCollection,
+or a NENA EIDO (NENA-STA-021) incident document. The Content-Type picks the parser."""
+from __future__ import annotations
+
+import csv
+import io
+
+import orjson
+
+from services.errors import BadRequest, UnsupportedMediaType, Unprocessable
+
+JSON_TYPES = {"application/json", "application/geo+json", "application/eido+json", "text/json"}
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonlines", "application/x-jsonlines"}
+CSV_TYPES = {"text/csv", "application/csv", "text/plain"}
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def decode_text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"body is not valid UTF-8 (byte {e.start}): send UTF-8 text") from None
+
+
+def parse_body(body: bytes, content_type: str | None) -> tuple[list[dict], list[str] | None]:
+    """Rows, and the header when the format has one (CSV)."""
+    mt = media_type(content_type)
+    if mt in CSV_TYPES:
+        return parse_csv(decode_text(body))
+    if mt in NDJSON_TYPES:
+        return parse_ndjson(decode_text(body)), None
+    if mt in JSON_TYPES or mt == "":
+        return parse_json(body), None
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type '{mt}': use application/json, application/geo+json, "
+        "application/x-ndjson or text/csv")
+
+
+def parse_path(text: str, suffix: str) -> tuple[list[dict], list[str] | None]:
+    """Parse a file's text by its extension (CLI)."""
+    suffix = suffix.lower()
+    if suffix == ".csv":
+        return parse_csv(text)
+    if suffix in (".ndjson", ".jsonl"):
+        return parse_ndjson(text), None
+    return parse_json(text.encode()), None
+
+
+def parse_json(body: bytes) -> list[dict]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        if isinstance(body, bytes):
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as u:
+                raise BadRequest(f"body is not valid UTF-8 (byte {u.start}): send UTF-8 text") from None
+        raise BadRequest(f"body is not valid JSON: {e}") from None
+    return rows_from_document(doc)
+
+
+def rows_from_document(doc) -> list[dict]:
+    if isinstance(doc, list):
+        return [r if isinstance(r, dict) else {"__invalid__": f"row is a JSON {type(r).__name__}, not an object"}
+                for r in doc]
+    if isinstance(doc, dict):
+        if doc.get("type") == "FeatureCollection":
+            feats = doc.get("features")
+            if not isinstance(feats, list):
+                raise Unprocessable("FeatureCollection has no 'features' array")
+            return [feature_row(f) for f in feats]
+        if doc.get("type") == "Feature":
+            return [feature_row(doc)]
+        if "incidentComponent" in doc or "incidentTrackingIdentifier" in doc:
+            return [eido_row(doc)]
+        if isinstance(doc.get("rows"), list):
+            return rows_from_document(doc["rows"])
+        return [doc]
+    raise Unprocessable("JSON body must be an array of objects, an object, or a GeoJSON FeatureCollection")
+
+
+def parse_ndjson(text: str) -> list[dict]:
+    rows: list[dict] = []
+    for i, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            r = orjson.loads(line)
+        except orjson.JSONDecodeError as e:
+            r = {"__invalid__": f"line {i + 1} is not valid JSON: {e}"}
+        rows.append(r if isinstance(r, dict) else {"__invalid__": f"line {i + 1} is not a JSON object"})
+    return rows
+
+
+def parse_csv(text: str) -> tuple[list[dict], list[str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise Unprocessable("CSV has no header row")
+    header = [h.strip() for h in reader.fieldnames]
+    if len(set(header)) != len(header):
+        raise Unprocessable(f"CSV header repeats a column: {', '.join(header)}")
+    reader.fieldnames = header
+    rows = []
+    for r in reader:
+        extra = r.pop(None, None)
+        row = {k: (v if v != "" else None) for k, v in r.items()}
+        if extra:
+            row["__invalid__"] = f"row has {len(extra)} more field(s) than the header"
+        rows.append(row)
+    return rows, header
+
+
+def feature_row(f) -> dict:
+    if not isinstance(f, dict) or f.get("type") != "Feature":
+        return {"__invalid__": "not a GeoJSON Feature"}
+    row = dict(f.get("properties") or {})
+    if "id" not in row and f.get("id") is not None:
+        row["id"] = f["id"]
+    g = f.get("geometry")
+    if g is not None:
+        if not isinstance(g, dict) or g.get("type") != "Point":
+            row["__invalid__"] = f"geometry must be a Point, got {g.get('type') if isinstance(g, dict) else g!r}"
+        else:
+            c = g.get("coordinates") or []
+            if len(c) >= 2:
+                row.setdefault("lon", c[0])
+                row.setdefault("lat", c[1])
+    return row
+
+
+def eido_row(doc: dict) -> dict:
+    """Map a NENA EIDO incident document onto the cad feed's canonical fields.
+
+    Takes the incident tracking id, type (first common-registry text), priority and the first
+    locationComponent (civic address and/or geodetic point)."""
+    inc = doc.get("incidentComponent") or doc
+    row: dict = {"eido": True}
+    row["id"] = inc.get("incidentTrackingIdentifier") or doc.get("eidoMessageIdentifier")
+    types = inc.get("incidentTypeCommonRegistryText") or inc.get("incidentTypeLocalRegistryText") or []
+    if isinstance(types, str):
+        types = [types]
+    row["type"] = types[0] if types else None
+    row["priority"] = inc.get("incidentCommonPriorityNumber", inc.get("incidentPriority"))
+    row["observed_at"] = (inc.get("incidentCreationTimestamp") or inc.get("lastUpdateTimestamp")
+                          or doc.get("lastUpdateTimestamp"))
+    row["description"] = inc.get("incidentDescriptionText") or inc.get("incidentDetailedDescriptionText")
+    locs = doc.get("locationComponent") or []
+    loc = locs[0] if isinstance(locs, list) and locs else (locs if isinstance(locs, dict) else {})
+    by_value = loc.get("locationByValue") or loc
+    civic = by_value.get("civicAddressText") or by_value.get("civicAddress") or loc.get("civicAddressText")
+    if isinstance(civic, dict):
+        parts = [civic.get(k) for k in ("HNO", "HNS", "PRD", "RD", "STS", "POD")]
+        civic = " ".join(str(p) for p in parts if p)
+        if not civic:
+            civic = None
+    row["address"] = civic
+    point = by_value.get("geo") or by_value.get("point") or by_value.get("geodeticLocation") or {}
+    if isinstance(point, dict):
+        coords = point.get("coordinates") or point.get("pos")
+        if isinstance(coords, str):
+            coords = coords.split()
+        if isinstance(coords, (list, tuple)) and len(coords) >= 2:
+            # GeoJSON order is lon, lat; GML 'pos' (PIDF-LO) is lat lon.
+            if "pos" in point:
+                row["lat"], row["lon"] = coords[0], coords[1]
+            else:
+                row["lon"], row["lat"] = coords[0], coords[1]
+        for a, b in (("latitude", "lat"), ("longitude", "lon")):
+            if point.get(a) is not None:
+                row[b] = point[a]
+    for a, b in (("latitude", "lat"), ("longitude", "lon")):
+        if by_value.get(a) is not None:
+            row.setdefault(b, by_value[a])
+    return row

@@ -1,0 +1,55 @@
+"""One typed settings object for the whole server; every knob is an RTCC_* environment variable."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RTCC_", env_file=None, extra="ignore")
+
+    # Database. Unset means "start and use the project-local PostGIS cluster" (services.localdb).
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    pg_port: int = 54329  # port of the project-local cluster on 127.0.0.1
+    pg_dir: Path = ROOT / ".local" / "pg"  # data directory of the project-local cluster
+    pg_dbname: str = "rtcc"
+    pool_min: int = 2
+    pool_max: int = 16
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 50 * 1024 * 1024  # POST /api/ingest bodies above this answer 413
+
+    # Agency
+    agency_name: str = "Baltimore Police Department (demo)"
+    timezone: str = "America/New_York"  # naive timestamps in feeds are read in this zone
+    # Service area as lon/lat bbox (degrees): positions outside are rejected at ingest.
+    service_area: tuple[float, float, float, float] = (-76.75, 39.15, -76.45, 39.40)
+
+    # Data
+    data_dir: Path = ROOT / "data" / "baltimore"
+    h3_resolutions: tuple[int, ...] = (7, 8, 9, 10)
+
+    # Proximity
+    unit_max_age_s: int = 300  # unit positions older than this are stale
+    camera_default_range_m: float = 150.0  # range of cameras with no published heading/range
+    nearest_radius_m: float = 1500.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def database_url() -> str:
+    """The DSN in force: DATABASE_URL, or the project-local cluster over TCP."""
+    s = get_settings()
+    if s.database_url:
+        return s.database_url
+    return f"postgresql://rtcc@127.0.0.1:{s.pg_port}/{s.pg_dbname}"
