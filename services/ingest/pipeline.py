@@ -168,6 +168,9 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
             cp.write_row(r)
     lo = min(e.observed_at for e in events)
     hi = max(e.observed_at for e in events)
+    placed = [e for e in events if e.lon is not None]
+    bbox = ([min(e.lon for e in placed), min(e.lat for e in placed), max(e.lon for e in placed),
+             max(e.lat for e in placed)] if placed else None)
     conn.execute("SELECT rtcc_ensure_event_partitions(%s, %s)", (lo, hi))
     cur = conn.execute("""
         WITH firsts AS (
@@ -195,7 +198,8 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
     on_events_stored(conn, batch)
     if res.accepted:
         notify(conn, {"type": "events", "batch": batch, "n": res.accepted,
-                      "lo": lo.isoformat(), "hi": hi.isoformat()})
+                      "lo": lo.isoformat(), "hi": hi.isoformat(), "bbox": bbox,
+                      "kinds": sorted({e.kind for e in events})})
 
 
 def on_events_stored(conn: psycopg.Connection, batch: int) -> None:

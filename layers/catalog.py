@@ -1,0 +1,106 @@
+"""Every map layer, declared once. A layer is data; the servers (OGC API, tiles, web legend,
+access control) read it. Adding a layer = one Layer(...) here (and, if needed, one SQL view)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    type: str = "string"         # string, integer, number, boolean, datetime (JSON Schema-ish)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Style:
+    color: str                   # CSS colour for the legend and the default MapLibre paint
+    kind: str = "circle"         # circle, line, fill, symbol, heatmap
+    icon: str | None = None      # an emoji/short glyph for the feed panel and legend
+    outline: str | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str                      # no dots: QGIS fails on dotted collection ids
+    title: str
+    description: str
+    source: str                  # table or view in PostGIS
+    geometry_type: str           # Point, LineString, Polygon, MultiPolygon
+    properties: tuple[Property, ...]
+    style: Style
+    id_column: str = "id"
+    geometry_column: str = "geom"
+    time_column: str | None = None
+    group: str = "reference"     # events, assets, reference, analysis
+    minzoom: int = 0
+    maxzoom: int = 22
+    tile_feature_cap: int = 10_000   # features per vector tile, at most
+    thin_below_zoom: int | None = None  # below this zoom, point tiles are thinned (one per grid cell)
+    roles: tuple[str, ...] = ("analyst", "gis", "cad")  # who may read it
+    event_kind: str | None = None    # for layers over `events`: its kind
+    large: bool = False              # big, growing tables: estimated counts, never count(*)
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+
+P = Property
+EVENT_COMMON = (P("feed_id", "string", "the feed's own id"), P("observed_at", "datetime"),
+                P("received_at", "datetime"), P("district"), P("beat"), P("loc_method", "string",
+                "given, camera, geocoded or failed"))
+
+CATALOG: tuple[Layer, ...] = (
+    Layer("cad_incidents", "CAD incidents", "Computer-aided dispatch incidents (and historical crime "
+          "records in the demo city)", "cad_incidents", "Point",
+          EVENT_COMMON + (P("type"), P("priority", "integer"), P("address"), P("description"),
+                          P("loc_score", "number")),
+          Style("#e03131", "circle", "🚨"), time_column="observed_at", group="events",
+          event_kind="cad_incident", thin_below_zoom=13, large=True),
+    Layer("calls", "911 calls", "Calls for service", "calls", "Point",
+          EVENT_COMMON + (P("type"), P("priority", "integer"), P("address"), P("loc_score", "number")),
+          Style("#f08c00", "circle", "📞"), time_column="observed_at", group="events",
+          event_kind="call", thin_below_zoom=13, large=True),
+    Layer("gunshots", "Gunshot detections", "Acoustic gunshot detection alerts", "gunshots", "Point",
+          EVENT_COMMON + (P("rounds", "integer"), P("confidence", "number"), P("address"),
+                          P("loc_score", "number")),
+          Style("#862e9c", "circle", "💥"), time_column="observed_at", group="events",
+          event_kind="gunshot", thin_below_zoom=13, large=True),
+    Layer("alpr_reads", "ALPR reads", "Automated licence-plate reader reads (personal data: audited)",
+          "alpr_reads", "Point",
+          EVENT_COMMON + (P("plate"), P("state"), P("camera_id"), P("confidence", "number")),
+          Style("#1971c2", "circle", "🚗"), time_column="observed_at", group="events",
+          event_kind="alpr_read", thin_below_zoom=14, large=True, roles=("analyst",)),
+    Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
+          "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
+                    P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),
+          Style("#2f9e44", "symbol", "🚓"), time_column="observed_at", group="assets"),
+    Layer("cameras", "Cameras", "Agency, partner and registered private cameras", "cameras", "Point",
+          (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
+           P("range_m", "number"), P("stream_url"), P("contact"), P("status")),
+          Style("#0c8599", "circle", "📷"), group="assets"),
+    Layer("camera_cones", "Camera view cones", "What each camera can see: heading ± fov/2 out to its "
+          "range (a circle for cameras with no heading)", "camera_cones", "Polygon",
+          (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
+           P("range_m", "number"), P("status")),
+          Style("#0c8599", "fill", None, "#0b7285"), group="assets", minzoom=13),
+    Layer("districts", "Police districts", "Police district boundaries", "districts", "MultiPolygon",
+          (P("name"), P("abbr")), Style("#495057", "line"), group="reference"),
+    Layer("beats", "Police posts (beats)", "Police post boundaries (derived in the demo city)", "beats",
+          "MultiPolygon", (P("district"), P("derived", "boolean")), Style("#868e96", "line"),
+          group="reference", minzoom=11),
+    Layer("streets", "Streets", "Street centrelines with address ranges", "streets", "LineString",
+          (P("fullname"), P("type"), P("subtype"), P("sha_class"), P("l_from", "integer"), P("l_to", "integer"),
+           P("r_from", "integer"), P("r_to", "integer"), P("speed_kmh", "number")),
+          Style("#adb5bd", "line"), group="reference", minzoom=10, tile_feature_cap=50_000),
+    Layer("neighborhoods", "Neighbourhoods", "Neighbourhood statistical areas", "neighborhoods",
+          "MultiPolygon", (P("name"), P("type")), Style("#ced4da", "line"), group="reference"),
+    Layer("stations", "Police stations", "Headquarters and district stations", "stations", "Point",
+          (P("name"), P("kind"), P("district"), P("address")), Style("#343a40", "symbol", "🏛"),
+          group="reference"),
+)
+
+_BY_ID = {layer.id: layer for layer in CATALOG}
+assert all("." not in layer.id for layer in CATALOG), "layer ids must not contain dots (QGIS)"
+
+
+def get_layer(layer_id: str) -> Layer | None:
+    return _BY_ID.get(layer_id)
