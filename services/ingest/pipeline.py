@@ -81,13 +81,17 @@ def ingest_rows(conn: psycopg.Connection, feed_name: str, rows: list[dict], orig
         except RowError as e:
             res.rejected.append({"row": i, "reason": str(e)})
             raw_rejects.append((i, str(e), _raw(row)))
-    if feed.kind == "unit":
-        store = _store_units
-    elif feed.kind == "camera":
-        store = _store_cameras
-    else:
+    if feed.kind not in ("unit", "camera"):
         good = _locate(conn, good, res, raw_rejects, rows)
-        store = _store_events
+    store_models(conn, feed, good, res, raw_rejects, origin)
+    return res
+
+
+def store_models(conn: psycopg.Connection, feed: F.Feed, good: list, res: IngestResult,
+                 raw_rejects: list[tuple[int, str, str]] | None = None, origin: str = "api") -> IngestResult:
+    """Store already-validated models as one batch (one transaction, one NOTIFY). The bulk path."""
+    raw_rejects = raw_rejects or []
+    store = {"unit": _store_units, "camera": _store_cameras}.get(feed.kind, _store_events)
     with conn.transaction():
         batch = conn.execute("INSERT INTO ingest_batches (feed, origin) VALUES (%s, %s) RETURNING id",
                              (feed.name, origin)).fetchone()[0]
