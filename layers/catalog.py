@@ -40,6 +40,8 @@ class Layer:
     roles: tuple[str, ...] = ("analyst", "gis", "cad")  # who may read it
     event_kind: str | None = None    # for layers over `events`: its kind
     large: bool = False              # big, growing tables: estimated counts, never count(*)
+    aggregate: str | None = None     # "h3": counts of events per H3 cell (hexagons from h3_cells), not rows
+    cache_s: int | None = None       # seconds a cached tile may be served without a write notice (None: until one)
     keywords: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -72,7 +74,7 @@ CATALOG: tuple[Layer, ...] = (
     Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
           "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
                     P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),
-          Style("#2f9e44", "symbol", "🚓"), time_column="observed_at", group="assets"),
+          Style("#2f9e44", "symbol", "🚓"), time_column="observed_at", group="assets", cache_s=5),
     Layer("cameras", "Cameras", "Agency, partner and registered private cameras", "cameras", "Point",
           (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
            P("range_m", "number"), P("stream_url"), P("contact"), P("status")),
@@ -96,6 +98,20 @@ CATALOG: tuple[Layer, ...] = (
     Layer("stations", "Police stations", "Headquarters and district stations", "stations", "Point",
           (P("name"), P("kind"), P("district"), P("address")), Style("#343a40", "symbol", "🏛"),
           group="reference"),
+    Layer("tasks", "RTCC tasks", "Requests worked by the RTCC that have a location (services/tasks.py)",
+          "task_locations", "Point",
+          (P("created_at", "datetime"), P("closed_at", "datetime"), P("status"), P("title"), P("analyst"),
+           P("requested_by"), P("incident_ids", "string", "comma-separated event ids"),
+           P("activity_types", "string", "comma-separated activity codes"), P("crime_type"), P("outcome"),
+           P("minutes_spent", "integer", "minutes")),
+          Style("#f59f00", "symbol", "📋"), time_column="created_at", group="analysis", roles=("analyst",)),
+    # Aggregate: event counts per H3 cell. Tiles pick the resolution from the zoom (7..10) and take
+    # datetime/kinds; the view is the all-time resolution-8 count (for OGC clients).
+    Layer("event_hexbins", "Event density (H3 hexbins)", "Count of events per H3 cell over a time window "
+          "and optional kinds; resolution follows the zoom", "event_hexbins", "Polygon",
+          (P("h3", "string", "H3 cell index"), P("res", "integer", "H3 resolution"),
+           P("count", "integer", "events in the cell")),
+          Style("#f03e3e", "heatmap"), id_column="cell", group="analysis", aggregate="h3", large=True),
 )
 
 _BY_ID = {layer.id: layer for layer in CATALOG}

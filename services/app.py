@@ -8,6 +8,8 @@ from services.responses import JSONResponse
 
 from services import db, errors, live
 from services.ingest.routes import router as ingest_router
+from services.tasks import router as tasks_router
+from services.web import router as web_router
 
 
 @asynccontextmanager
@@ -36,4 +38,6 @@ def create_app() -> FastAPI:
 
     app.include_router(ingest_router)
     app.include_router(live.router)
+    app.include_router(tasks_router)
+    app.include_router(web_router)
     return app

@@ -1,0 +1,101 @@
+"""The analyst's browser client: `/` (map), `/dashboard`, static files from web/, the npm
+packages it needs (MapLibre GL JS, Chart.js) from web/node_modules, and `/api/layers`, the layer
+catalog as JSON, so the web legend and layer panel derive from layers/catalog.py and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from layers.catalog import CATALOG
+from services import db
+from services.errors import NotFound
+from services.settings import ROOT, get_settings
+
+router = APIRouter(tags=["web"])
+
+WEB = ROOT / "web"
+# Only these npm packages are served (their dist folders), never the whole node_modules.
+VENDOR = {"maplibre-gl": WEB / "node_modules" / "maplibre-gl" / "dist",
+          "chart.js": WEB / "node_modules" / "chart.js" / "dist"}
+PAGES = {"/": "index.html", "/dashboard": "dashboard.html"}
+# Our own files change with every deploy: revalidate (cheap with ETag); vendor files change with the lock file.
+NO_CACHE = {"Cache-Control": "no-cache"}
+VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+def _file(base: Path, rel: str, headers: dict) -> FileResponse:
+    """A file under base; anything that escapes it (../) or does not exist is a 404."""
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base.resolve()) or not path.is_file() or "node_modules" in path.relative_to(
+            base.resolve()).parts[:1]:
+        raise NotFound(f"no file {rel}")
+    return FileResponse(path, headers=headers)
+
+
+def _page(name: str):
+    def handler() -> FileResponse:
+        return FileResponse(WEB / name, headers=NO_CACHE)
+    return handler
+
+
+for _route, _name in PAGES.items():
+    router.add_api_route(_route, _page(_name), methods=["GET"], include_in_schema=False)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    return _file(WEB, "img/favicon.svg", VENDOR_CACHE)
+
+
+@router.get("/static/{rel:path}", include_in_schema=False)
+def static(rel: str) -> FileResponse:
+    return _file(WEB, rel, NO_CACHE)
+
+
+@router.get("/vendor/{package}/{rel:path}", include_in_schema=False)
+def vendor(package: str, rel: str) -> FileResponse:
+    base = VENDOR.get(package)
+    if base is None:
+        raise NotFound(f"no vendored package {package}")
+    return _file(base, rel, VENDOR_CACHE)
+
+
+def route_exists(app, path: str, method: str = "GET") -> bool:
+    """True when some route of the app (router, include or mount) fully matches this path."""
+    from starlette.routing import Match
+    scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": [],
+             "query_string": b""}
+    return any(r.matches(scope)[0] == Match.FULL for r in app.router.routes)
+
+
+def _services(request: Request) -> dict[str, bool]:
+    """Which optional parts of the server this process runs, so the client degrades instead of 404ing."""
+    app = request.app
+    return {"tiles": route_exists(app, "/tiles/streets/12/1171/1566.mvt"),
+            "tilejson": route_exists(app, "/tiles/streets.json"),
+            "ogc": route_exists(app, "/ogc"), "geocode": route_exists(app, "/api/geocode"),
+            "nearest": route_exists(app, "/api/nearest"), "tasks": route_exists(app, "/api/tasks"),
+            "live": route_exists(app, "/api/live")}
+
+
+@router.get("/api/layers", tags=["web"], summary="The layer catalog (styles, legend, tile URLs) for map clients")
+def layers(request: Request) -> dict:
+    out = []
+    for layer in CATALOG:
+        d = asdict(layer)
+        d["properties"] = [asdict(p) for p in layer.properties]
+        d.pop("source")  # a database detail, not the client's business
+        d["tiles"] = f"/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"
+        d["tilejson"] = f"/tiles/{layer.id}.json"
+        out.append(d)
+    with db.pool().connection() as conn:
+        # min/max through the (kind, observed_at) index on each partition: cheap at any size.
+        lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM events").fetchone()
+    s = get_settings()
+    x0, y0, x1, y1 = s.service_area
+    return {"layers": out, "services": _services(request), "agency": s.agency_name, "timezone": s.timezone,
+            "service_area": [x0, y0, x1, y1], "events_time_range": {"min": lo, "max": hi}}
