@@ -8,6 +8,7 @@ from services.responses import JSONResponse
 
 from services import db, errors, live
 from services.ingest.routes import router as ingest_router
+from services.ogc import ogc_app
 from services.tasks import router as tasks_router
 from services.web import router as web_router
 
@@ -39,5 +40,6 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(live.router)
     app.include_router(tasks_router)
+    app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app

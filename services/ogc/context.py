@@ -1,0 +1,26 @@
+"""Who is asking, and why: set per request by the /ogc mount, read by the provider for the audit log.
+
+pygeoapi calls providers in a worker thread without the HTTP request, so the mount copies what the
+provider needs into a thread-local on that same worker thread before the call.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Caller:
+    who: str = "anonymous"      # header X-RTCC-User (authenticated by a later security layer)
+    purpose: str | None = None  # header X-RTCC-Purpose: the stated reason, kept in audit_log
+
+
+_local = threading.local()
+
+
+def set_caller(caller: Caller) -> None:
+    _local.caller = caller
+
+
+def caller() -> Caller:
+    return getattr(_local, "caller", None) or Caller()

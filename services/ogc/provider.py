@@ -1,0 +1,260 @@
+"""A lean pygeoapi feature provider over our catalog layers: psycopg 3 on the shared pool, GeoJSON built
+in PostgreSQL, numeric SRIDs, bound parameters only, and no count(*) on large layers.
+
+pygeoapi keeps the protocol (links, paging, HTML, OpenAPI); this class only turns a query into SQL.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+from pygeoapi.provider.base import (BaseProvider, ProviderInvalidQueryError, ProviderItemNotFoundError,
+                                    ProviderQueryError)
+
+from layers.catalog import Layer, get_layer
+from services import db
+from services.ogc.context import caller
+from services.ogc.cql import Bound, Compiler, CQLError, coerce, params
+
+JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
+              "datetime": "string"}
+_EPSG = re.compile(r"/EPSG/\d+/(\d+)$|^EPSG:(\d+)$", re.I)
+_INT_TYPES = ("smallint", "integer", "bigint")
+_lock = threading.Lock()
+_id_kinds: dict[str, str] = {}
+
+
+def _id_kind(layer: Layer) -> str:
+    """integer or string: the type of the layer's id column, looked up once per process."""
+    if layer.source not in _id_kinds:
+        with _lock, db.pool().connection() as conn:
+            row = conn.execute(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
+                (layer.source, layer.id_column)).fetchone()
+            _id_kinds[layer.source] = "integer" if row and row[0] in _INT_TYPES else "string"
+    return _id_kinds[layer.source]
+
+
+def bad(msg: str) -> ProviderInvalidQueryError:
+    """A 400 with a sentence the client sees."""
+    return ProviderInvalidQueryError(msg, user_msg=msg)
+
+
+def parse_datetime_param(value: str) -> tuple[datetime | None, datetime | None, bool]:
+    """OGC API datetime (instant, interval, open ends '..' or '') → (lo, hi, hi_inclusive), UTC."""
+    def one(s: str, end: bool) -> tuple[datetime | None, bool]:
+        s = s.strip()
+        if s in ("", ".."):
+            return None, True
+        try:
+            if len(s) == 10:  # a date: the whole day
+                d = datetime.combine(date.fromisoformat(s), datetime.min.time(), timezone.utc)
+                return (d + timedelta(days=1), False) if end else (d, True)
+            d = datetime.fromisoformat(s.replace("z", "Z"))
+        except ValueError:
+            raise bad(f"datetime '{s}' is not an RFC 3339 date-time, a date, or '..'.") from None
+        return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)), True
+
+    parts = value.split("/")
+    if len(parts) == 1:
+        if value.strip() in ("", ".."):
+            raise bad("datetime needs an instant or an interval 'start/end'.")
+        lo, _ = one(value, False)
+        if len(value.strip()) == 10:
+            hi, incl = one(value, True)
+            return lo, hi, incl
+        return lo, lo, True
+    if len(parts) != 2:
+        raise bad(f"datetime '{value}' must be an instant or one interval 'start/end'.")
+    lo, _ = one(parts[0], False)
+    hi, incl = one(parts[1], True)
+    if lo and hi and lo > hi:
+        raise bad(f"datetime interval '{value}' ends before it starts.")
+    return lo, hi, incl
+
+
+def output_srid(crs_transform_spec: Any) -> tuple[int, bool]:
+    """(SRID, swap axes) for the requested crs: CRS84 is lon/lat, EPSG:4326 is lat/lon (OGC axis order)."""
+    if crs_transform_spec is None:
+        return 4326, False
+    uri = crs_transform_spec.target_crs_uri
+    m = _EPSG.search(uri)
+    if not m:
+        return 4326, False  # CRS84 / CRS84h
+    srid = int(m.group(1) or m.group(2))
+    return srid, srid == 4326
+
+
+class RTCCProvider(BaseProvider):
+    """One catalog layer as an OGC API - Features collection (provider `data` = the layer id)."""
+
+    def __init__(self, provider_def: dict):
+        super().__init__(provider_def)
+        layer = get_layer(provider_def["data"])
+        if layer is None:
+            raise RuntimeError(f"unknown catalog layer {provider_def['data']!r}")
+        self.layer = layer
+        self.id_field = layer.id_column
+        self.time_field = layer.time_column
+        self.kinds = {p.name: p.type for p in layer.properties}
+        self.kinds[layer.id_column] = _id_kind(layer)
+        self._fields = {name: ({"type": "string", "format": "date-time"} if k == "datetime"
+                               else {"type": JSON_TYPES.get(k, "string")}) for name, k in self.kinds.items()}
+        self.compiler = Compiler(self.kinds, layer.geometry_column, layer.time_column)
+
+    def get_fields(self) -> dict:
+        return self._fields
+
+    # -- SQL pieces ----------------------------------------------------------------------------
+    def _feature_sql(self, srid: int, flip: bool, skip_geometry: bool,
+                     select: list[str] | None) -> sql.Composable:
+        g = sql.Identifier(self.layer.geometry_column)
+        if skip_geometry:
+            geom = sql.SQL("NULL::json")
+        else:
+            if srid != 4326:
+                g = sql.SQL("ST_Transform({}, {})").format(g, sql.Literal(srid))
+            elif flip:
+                g = sql.SQL("ST_FlipCoordinates({})").format(g)
+            digits = 7 if srid == 4326 else 2  # ~1 cm in degrees, cm in metres
+            geom = sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(g, sql.Literal(digits))  # 0: no "crs" member
+        props = []
+        for p in self.layer.properties:
+            if select and p.name not in select:
+                continue
+            col = sql.Identifier(p.name)
+            if p.type == "datetime":  # RFC 3339, UTC, whatever the session time zone
+                col = sql.SQL("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')").format(col)
+            props += [sql.Literal(p.name), col]
+        return sql.SQL("json_build_object('type', 'Feature', 'id', {}, 'geometry', {}, 'properties', "
+                       "json_build_object({}))::text").format(
+            sql.Identifier(self.layer.id_column), geom, sql.SQL(", ").join(props))
+
+    def _where(self, bbox: list, datetime_: str | None, properties: list, filterq: Any) -> sql.Composable:
+        conds: list[sql.Composable] = []
+        g = sql.Identifier(self.layer.geometry_column)
+        if bbox:
+            if len(bbox) == 6:
+                bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
+            minx, miny, maxx, maxy = (float(v) for v in bbox)
+            env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+                Bound(minx), Bound(miny), Bound(maxx), Bound(maxy))
+            op = "{} && {}" if self.layer.geometry_type == "Point" else "ST_Intersects({}, {})"
+            conds.append(sql.SQL(op).format(g, env))
+        if datetime_ and self.layer.time_column:
+            lo, hi, incl = parse_datetime_param(datetime_)
+            t = sql.Identifier(self.layer.time_column)
+            if lo is not None and hi is not None and lo == hi:
+                conds.append(sql.SQL("{} = {}").format(t, Bound(lo)))
+            else:
+                if lo is not None:
+                    conds.append(sql.SQL("{} >= {}").format(t, Bound(lo)))
+                if hi is not None:
+                    conds.append(sql.SQL("{} <= {}" if incl else "{} < {}").format(t, Bound(hi)))
+        for name, value in properties:
+            if name not in self.kinds:
+                raise bad(f"Unknown query parameter '{name}'; the queryables of '{self.layer.id}' are: "
+                          f"{', '.join(sorted(self.kinds))}.")
+            try:
+                conds.append(sql.SQL("{} = {}").format(sql.Identifier(name),
+                                                       Bound(coerce(value, self.kinds[name], name))))
+            except CQLError as e:
+                raise bad(str(e)) from None
+        if filterq is not None:
+            try:
+                conds.append(self.compiler.compile(filterq))
+            except CQLError as e:
+                raise bad(str(e)) from None
+        return sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
+
+    def _order(self, sortby: list) -> sql.Composable:
+        keys = []
+        for s in sortby or []:
+            if s["property"] not in self.kinds:
+                raise bad(f"Cannot sort by unknown property '{s['property']}'.")
+            keys.append(sql.SQL("{} {}").format(sql.Identifier(s["property"]),
+                                                sql.SQL("DESC" if s.get("order") == "-" else "ASC")))
+        keys.append(sql.Identifier(self.layer.id_column))  # a total order: paging sees each row once
+        return sql.SQL(", ").join(keys)
+
+    def _run(self, conn: psycopg.Connection, stmt: sql.Composable):
+        try:
+            return conn.execute(stmt, params(stmt))
+        except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction,
+                psycopg.errors.InvalidParameterValue) as e:
+            raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
+        except psycopg.errors.InternalError_ as e:  # e.g. PostGIS rejecting a GeoJSON literal
+            raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
+        except psycopg.Error as e:
+            raise ProviderQueryError(str(e).splitlines()[0]) from None
+
+    # -- pygeoapi interface --------------------------------------------------------------------
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results", bbox: list | None = None,
+              datetime_: str | None = None, properties: list | None = None, sortby: list | None = None,
+              select_properties: list | None = None, skip_geometry: bool = False, q: str | None = None,
+              filterq: Any = None, crs_transform_spec: Any = None, **kwargs) -> dict:
+        if q:
+            raise bad("Free-text search (q) is not supported; use filter (CQL2) or property=value.")
+        where = self._where(bbox or [], datetime_, properties or [], filterq)
+        src = sql.Identifier(self.layer.source)
+        out: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+        with db.pool().connection() as conn:
+            if resulttype == "hits":
+                out["numberMatched"] = self._count(conn, src, where)
+                out["numberReturned"] = 0
+                self._audit(conn, "hits", {"matched": out["numberMatched"]}, bbox, datetime_, filterq)
+                return out
+            srid, flip = output_srid(crs_transform_spec)
+            stmt = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
+                self._feature_sql(srid, flip, skip_geometry, select_properties), src, where,
+                self._order(sortby or []), Bound(int(limit)), Bound(int(offset)))
+            rows = self._run(conn, stmt).fetchall()
+            out["features"] = orjson.loads(b"[" + ",".join(r[0] for r in rows).encode() + b"]")
+            out["numberReturned"] = len(rows)
+            if not self.layer.large:  # small tables: an exact count is cheap
+                out["numberMatched"] = self._count(conn, src, where)
+            self._audit(conn, "query", {"returned": len(rows), "offset": offset, "limit": limit},
+                        bbox, datetime_, filterq)
+        return out
+
+    def _count(self, conn: psycopg.Connection, src: sql.Composable, where: sql.Composable) -> int:
+        if self.layer.large:  # the planner's estimate: never a full count(*) on a growing table
+            stmt = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(src, where)
+            plan = self._run(conn, stmt).fetchone()[0]
+            return int(plan[0]["Plan"]["Plan Rows"])
+        return int(self._run(conn, sql.SQL("SELECT count(*) FROM {} WHERE {}").format(src, where)).fetchone()[0])
+
+    def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs) -> dict:
+        if self.kinds[self.layer.id_column] == "integer" and not re.fullmatch(r"-?\d{1,18}", str(identifier)):
+            raise ProviderItemNotFoundError(user_msg=f"No feature '{identifier}' in '{self.layer.id}'.")
+        srid, flip = output_srid(crs_transform_spec)
+        stmt = sql.SQL("SELECT {} FROM {} WHERE {} = {}").format(
+            self._feature_sql(srid, flip, False, None), sql.Identifier(self.layer.source),
+            sql.Identifier(self.layer.id_column), Bound(identifier))
+        with db.pool().connection() as conn:
+            row = self._run(conn, stmt).fetchone()
+            self._audit(conn, "get", {"id": str(identifier), "found": row is not None}, None, None, None)
+        if row is None:
+            raise ProviderItemNotFoundError(user_msg=f"No feature '{identifier}' in '{self.layer.id}'.")
+        return orjson.loads(row[0])
+
+    def _audit(self, conn: psycopg.Connection, action: str, detail: dict, bbox: Any, datetime_: Any,
+               filterq: Any) -> None:
+        """Reads of personal data (ALPR) leave a row in audit_log: who, what, when, stated purpose."""
+        if self.layer.id != "alpr_reads":
+            return
+        who = caller()
+        detail = {**detail, "bbox": list(bbox) if bbox else None, "datetime": datetime_,
+                  "filter": repr(filterq) if filterq is not None else None, "via": "ogc"}
+        conn.execute("INSERT INTO audit_log (who, action, resource, purpose, detail) VALUES (%s, %s, %s, %s, %s)",
+                     (who.who, f"ogc.{action}", f"collections/{self.layer.id}", who.purpose,
+                      orjson.dumps(detail, default=str).decode()))
+
+    def __repr__(self) -> str:
+        return f"<RTCCProvider {self.layer.id}>"
