@@ -1,26 +1,39 @@
 """Geocoding entry point used by ingest, the proximity engine and the API.
 
-This first version matches address points exactly on house number and street name; the
-geocoder issue replaces the matching with the full cascade behind the same functions.
+Cascade, best first: address points (exact number and street), centreline ranges (interpolated on
+the side the number's parity gives, offset from the centreline), intersections (named table and
+street-network crossings), block faces ('1500 blk', '15XX', 'UNIT BLK', and the police's
+hundred-number form). Typos go through pg_trgm similarity with the score dropping accordingly.
+Never a confident wrong answer: a score below THRESHOLD, or two far-apart candidates that score
+alike, is "no match" with a reason.
 """
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import asdict, dataclass
 
 import psycopg
 
-THRESHOLD = 0.6  # below this score an answer is "no match"
+from geo import address
+from geo.geocode_match import Candidate, search
+
+THRESHOLD = 0.6          # below this score an answer is "no match"
+SAME_PLACE_M = 60.0      # candidates closer than this (metres) are one answer, not a choice
+AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
+# The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
+# address point carries that exact number, a multiple of 100 is read as the block face.
+HUNDRED_AS_BLOCK = True
 
 
 @dataclass(slots=True)
 class GeocodeResult:
     lon: float | None
     lat: float | None
-    match_type: str | None      # address_point, range, intersection, block, place; None when no match
+    match_type: str | None      # address_point, range, intersection, block; None when no match
     score: float                # 0..1
     normalized: str
-    reason: str | None = None   # why there is no match
+    reason: str | None = None   # why there is no match (or why the score is low)
+    distance_m: float | None = None  # reverse geocoding: metres from the query point
 
     @property
     def ok(self) -> bool:
@@ -30,31 +43,115 @@ class GeocodeResult:
         return asdict(self)
 
 
-_NUM_STREET = re.compile(r"^\s*(\d+)\s+(.+?)\s*$")
+def _metres(a: Candidate, b: Candidate) -> float:
+    """Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m)."""
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371008.8 * math.asin(math.sqrt(min(1.0, h)))
 
 
-def geocode(conn: psycopg.Connection, text: str, limit: int = 5) -> list[GeocodeResult]:
-    """Candidates best first; an empty list when nothing matches."""
-    m = _NUM_STREET.match(text or "")
-    if not m:
-        return []
-    number, street = int(m.group(1)), m.group(2).upper()
-    rows = conn.execute(
-        "SELECT ST_X(geom), ST_Y(geom), number || ' ' || upper(street) FROM addresses "
-        "WHERE number = %s AND upper(street) = %s LIMIT %s", (number, street, limit)).fetchall()
-    return [GeocodeResult(x, y, "address_point", 1.0, n) for x, y, n in rows]
+def _normalized(q: address.Query, c: Candidate) -> str:
+    if c.match_type == "intersection":
+        return c.key
+    if c.match_type == "block":
+        return f"{q.number} BLOCK {c.key}"
+    return f"{q.number} {c.key}"
+
+
+def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult], str | None]:
+    """Located answers best first (near-duplicates merged) and the no-match reason, if any."""
+    located = [c for c in cands if c.lon is not None]
+    if q.kind == "address":
+        keys_with_point = {c.key for c in located if c.match_type == "address_point"}
+        if q.hundred and HUNDRED_AS_BLOCK:
+            keys_with_block = {c.key for c in located if c.match_type == "block"}
+            located = [c for c in located if not (c.match_type == "range" and c.key in keys_with_block)]
+        else:
+            located = [c for c in located if c.match_type != "block"]
+        located = [c for c in located if not (c.match_type == "block" and c.key in keys_with_point)]
+    located.sort(key=lambda c: -c.score)
+    kept: list[Candidate] = []
+    for c in located:
+        if all(_metres(c, k) > SAME_PLACE_M for k in kept):
+            kept.append(c)
+    results = [GeocodeResult(c.lon, c.lat, c.match_type, round(c.score, 3), _normalized(q, c)) for c in kept]
+    if not results:
+        street = next((c for c in cands if c.match_type == "street"), None)
+        if q.kind == "intersection":
+            return [], f"no crossing of '{q.streets[0].key}' and '{q.streets[1].key}' found"
+        if street is None:
+            return [], f"street '{q.streets[0].key}' not found"
+        what = "block" if q.kind == "block" else "house number"
+        return [], f"{what} {q.number} not found on '{street.key}'"
+    best = results[0]
+    if len(results) > 1 and results[1].score >= best.score - AMBIGUOUS_MARGIN and best.score >= THRESHOLD:
+        best.reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
+        best.score = round(min(best.score, THRESHOLD - 0.01), 3)
+    if best.score < THRESHOLD and best.reason is None:
+        best.reason = f"best candidate '{best.normalized}' scored {best.score:.2f}, below {THRESHOLD}"
+    return results, (best.reason if best.score < THRESHOLD else None)
+
+
+def _no_match(q: address.Query, reason: str, score: float = 0.0) -> GeocodeResult:
+    return GeocodeResult(None, None, None, score, q.normalized or q.text.strip().upper(), reason=reason)
+
+
+def _why_not_searched(q: address.Query) -> str | None:
+    if q.kind == "empty":
+        return "empty address"
+    if q.kind == "street":
+        return "no house number, block or cross street"
+    return None
+
+
+def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query, list[GeocodeResult], str | None]]:
+    queries = [address.parse(t) for t in texts]
+    found = search(conn, queries)
+    out = []
+    for i, q in enumerate(queries):
+        why = _why_not_searched(q)
+        if why:
+            out.append((q, [], why))
+            continue
+        results, reason = _rank(q, found.get(i, []))
+        out.append((q, results, reason))
+    return out
+
+
+def geocode(conn: psycopg.Connection, text: str, limit: int = 5,
+            min_score: float = THRESHOLD) -> list[GeocodeResult]:
+    """Candidates best first; an empty list when nothing matches (at min_score or above)."""
+    _, results, _ = _run(conn, [text or ""])[0]
+    return [r for r in results if r.score >= min_score][:limit]
 
 
 def geocode_best(conn: psycopg.Connection, text: str) -> GeocodeResult:
     """The best candidate, or a no-match result carrying the reason."""
-    if not text or not text.strip():
-        return GeocodeResult(None, None, None, 0.0, "", reason="empty address")
-    cands = geocode(conn, text, limit=1)
-    if cands and cands[0].ok:
-        return cands[0]
-    return GeocodeResult(None, None, None, cands[0].score if cands else 0.0, text.strip().upper(),
-                         reason="no address matched")
+    return geocode_many(conn, [text])[0]
 
 
-def geocode_many(conn: psycopg.Connection, texts: list[str]) -> list[GeocodeResult]:
-    return [geocode_best(conn, t) for t in texts]
+def geocode_many(conn: psycopg.Connection, texts: list[str], chunk: int = 2000) -> list[GeocodeResult]:
+    """geocode_best for a batch, one SQL statement per chunk (the fast path for ingest)."""
+    out: list[GeocodeResult] = []
+    for k in range(0, len(texts), chunk):
+        for q, results, reason in _run(conn, [t or "" for t in texts[k:k + chunk]]):
+            if results and results[0].ok:
+                out.append(results[0])
+            elif results:
+                out.append(_no_match(q, reason or "no match", results[0].score))
+            else:
+                out.append(_no_match(q, reason or "no match"))
+    return out
+
+
+def reverse(conn: psycopg.Connection, lon: float, lat: float, max_m: float = 200.0) -> GeocodeResult:
+    """Nearest address point (within 30 m) or interpolated house number on the nearest block face."""
+    row = conn.execute("SELECT match_type, number, key, ST_X(geom), ST_Y(geom), distance_m "
+                       "FROM geocode_reverse(%s, %s, 30, %s)", (lon, lat, max_m), prepare=True).fetchone()
+    if row is None:
+        return GeocodeResult(None, None, None, 0.0, "", reason=f"no addressed street within {max_m:.0f} m")
+    mt, number, key, x, y, dist = row
+    # Confidence falls with distance from the street: 1 at the kerb, 0.5 at max_m.
+    score = 1.0 if mt == "address_point" else max(0.5, 1.0 - 0.5 * float(dist) / max_m)
+    return GeocodeResult(x, y, mt, round(score, 3), f"{number} {key}", distance_m=round(float(dist), 1))

@@ -1,0 +1,208 @@
+"""Address parsing and normalisation for CAD/911 text (usaddress + USPS Publication 28).
+
+Turns "1500 blk W North Av", "N Charles St & E 25th St" or "2300 E MONUMENT ST APT 2" into a
+structured query: a kind (address, block, intersection, street, empty) and normalised street
+parts (pre-directional, name, type, post-directional) that compare equal to the reference data,
+whose names sql/010_geocode_reference.sql normalises with the same word tables (see WORDS_SQL).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import usaddress
+
+# USPS Pub 28 Appendix B directionals.
+DIRS = {"N": "N", "NORTH": "N", "S": "S", "SOUTH": "S", "E": "E", "EAST": "E", "W": "W", "WEST": "W",
+        "NE": "NE", "NORTHEAST": "NE", "NW": "NW", "NORTHWEST": "NW", "SE": "SE", "SOUTHEAST": "SE",
+        "SW": "SW", "SOUTHWEST": "SW"}
+
+# USPS Pub 28 Appendix C1 street suffixes, plus the city's own spellings (AV, ROAD, LANE, TERR,
+# HW, AL, GRTH, PLZA, TUN, DWY) found in the DOT centreline layer and BPD block addresses.
+TYPES = {
+    "AVE": "AVE", "AV": "AVE", "AVENUE": "AVE", "AVEN": "AVE", "AVN": "AVE", "AVNUE": "AVE",
+    "ST": "ST", "STREET": "ST", "STR": "ST", "STRT": "ST",
+    "RD": "RD", "ROAD": "RD", "LN": "LN", "LANE": "LN",
+    "TER": "TER", "TERR": "TER", "TERRACE": "TER",
+    "HWY": "HWY", "HW": "HWY", "HIGHWAY": "HWY", "HIWAY": "HWY",
+    "ALY": "ALY", "AL": "ALY", "ALLEY": "ALY", "ALLY": "ALY",
+    "DR": "DR", "DRIVE": "DR", "DRV": "DR", "CT": "CT", "COURT": "CT", "CRT": "CT",
+    "BLVD": "BLVD", "BOULEVARD": "BLVD", "BOUL": "BLVD", "BLV": "BLVD",
+    "PL": "PL", "PLACE": "PL", "PKWY": "PKWY", "PARKWAY": "PKWY", "PKY": "PKWY", "PKWAY": "PKWY",
+    "WAY": "WAY", "WY": "WAY", "CIR": "CIR", "CIRCLE": "CIR", "CIRC": "CIR",
+    "SQ": "SQ", "SQUARE": "SQ", "TUNL": "TUNL", "TUN": "TUNL", "TUNNEL": "TUNL",
+    "DRWY": "DRWY", "DWY": "DRWY", "DRIVEWAY": "DRWY", "PIKE": "PIKE", "PIKES": "PIKE",
+    "WALK": "WALK", "PASS": "PASS", "PATH": "PATH", "GTH": "GTH", "GRTH": "GTH", "GARTH": "GTH",
+    "MALL": "MALL", "MEWS": "MEWS", "HL": "HL", "HILL": "HL", "PLZ": "PLZ", "PLZA": "PLZ",
+    "PLAZA": "PLZ", "PT": "PT", "POINT": "PT", "TRL": "TRL", "TRAIL": "TRL", "GRN": "GRN",
+    "GREEN": "GRN", "ROW": "ROW", "RUN": "RUN", "EXPY": "EXPY", "EXPRESSWAY": "EXPY",
+}
+
+# Words inside a name written several ways (the city itself mixes SAINT and ST).
+NAME_WORDS = {"SAINT": "ST", "MT": "MOUNT", "FT": "FORT", "DOCTOR": "DR", "JUNIOR": "JR"}
+
+_UNITS = ["ZERO", "FIRST", "SECOND", "THIRD", "FOURTH", "FIFTH", "SIXTH", "SEVENTH", "EIGHTH", "NINTH"]
+_TEENS = ["TENTH", "ELEVENTH", "TWELFTH", "THIRTEENTH", "FOURTEENTH", "FIFTEENTH", "SIXTEENTH",
+          "SEVENTEENTH", "EIGHTEENTH", "NINETEENTH"]
+_TENS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60, "SEVENTY": 70,
+         "EIGHTY": 80, "NINETY": 90}
+_TENS_ORD = {"TWENTIETH": 20, "THIRTIETH": 30, "FORTIETH": 40, "FIFTIETH": 50, "SIXTIETH": 60,
+             "SEVENTIETH": 70, "EIGHTIETH": 80, "NINETIETH": 90}
+ORDINAL_WORDS: dict[str, int] = {w: i for i, w in enumerate(_UNITS) if i}
+ORDINAL_WORDS.update({w: 10 + i for i, w in enumerate(_TEENS)})
+ORDINAL_WORDS.update(_TENS_ORD)
+for _t, _v in _TENS.items():
+    for _i, _u in enumerate(_UNITS[1:], 1):
+        ORDINAL_WORDS[f"{_t}-{_u}"] = _v + _i
+        ORDINAL_WORDS[f"{_t}{_u}"] = _v + _i
+
+
+def ordinal(n: int) -> str:
+    """25 -> '25TH' (English ordinal suffix, as the centreline layer writes numbered streets)."""
+    suf = "TH" if 10 <= n % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(n % 10, "TH")
+    return f"{n}{suf}"
+
+
+@dataclass(frozen=True, slots=True)
+class Street:
+    predir: str = ""
+    name: str = ""
+    stype: str = ""
+    sufdir: str = ""
+
+    @property
+    def key(self) -> str:
+        """The normalised full name, e.g. 'W NORTH AVE' (what the reference tables are keyed on)."""
+        return " ".join(p for p in (self.predir, self.name, self.stype, self.sufdir) if p)
+
+
+@dataclass(slots=True)
+class Query:
+    kind: str                        # address, block, intersection, street, empty
+    text: str                        # the input as given
+    number: int | None = None        # house number, or the block's first number (0 for UNIT BLK)
+    streets: list[Street] = field(default_factory=list)  # one, or two for an intersection
+    hundred: bool = False            # house number is a multiple of 100 (the police block form)
+
+    @property
+    def normalized(self) -> str:
+        if self.kind == "intersection" and len(self.streets) == 2:
+            return f"{self.streets[0].key} & {self.streets[1].key}"
+        if self.kind == "block":
+            return f"{self.number} BLOCK {self.streets[0].key}" if self.streets else ""
+        if self.kind == "address" and self.streets:
+            return f"{self.number} {self.streets[0].key}"
+        return self.streets[0].key if self.streets else ""
+
+
+def clean(text: str) -> str:
+    """Upper case, apostrophes dropped, periods/commas/semicolons as spaces, single spaces."""
+    t = (text or "").upper().replace("'", "").replace("’", "")
+    t = re.sub(r"[.,;:\"()]", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def norm_name_word(w: str) -> str:
+    if w in NAME_WORDS:
+        return NAME_WORDS[w]
+    if w in ORDINAL_WORDS:
+        return ordinal(ORDINAL_WORDS[w])
+    if w.isdigit():
+        return ordinal(int(w))
+    m = re.fullmatch(r"(\d+)(ST|ND|RD|TH)", w)
+    if m:
+        return ordinal(int(m.group(1)))
+    return w
+
+
+def split_street(text: str) -> Street:
+    """Split a street name into Pub 28 parts; mirrored by geocode_split() in SQL."""
+    toks = clean(text).split()
+    pre = suf = typ = ""
+    if len(toks) >= 2 and toks[0] in DIRS and not (len(toks) == 2 and toks[1] in TYPES):
+        pre = DIRS[toks.pop(0)]
+    if len(toks) >= 2 and toks[-1] in DIRS:
+        suf = DIRS[toks.pop()]
+    if len(toks) >= 2 and toks[-1] in TYPES:
+        typ = TYPES[toks.pop()]
+    name = " ".join(norm_name_word(w) for w in toks)
+    return Street(pre, name, typ, suf)
+
+
+_BLOCK_PATTERNS = [
+    re.compile(r"^(?:THE\s+)?(\d+)\s*-?\s*(?:BLK|BLOCK|BL)\b(?:\s+OF\b)?\s+(.+)$"),
+    re.compile(r"^(?:BLK|BLOCK)\s+(?:OF\s+)?(\d+)\s+(.+)$"),
+    re.compile(r"^0*(\d+)XX\s+(.+)$"),
+]
+_BLOCK_RANGE = re.compile(r"^(\d*)00\s*-\s*\1\d\d\s+(.+)$")    # 1500-1599 W NORTH AVE
+_UNIT_BLOCK = re.compile(r"^(?:UNIT|0+)\s+(?:BLK|BLOCK)\b(?:\s+OF\b)?\s+(.+)$")
+_SEPARATORS = re.compile(r"\s*(?:&|@|\bAND\b|\bAT\b|(?<!\d)/|/(?!\d)|\+)\s*")
+_TRAILER = re.compile(r"\s+(?:(?:BALTIMORE|BALTO)(?:\s+CITY)?)?\s*(?:MD|MARYLAND)?\s*(?:\d{5}(?:-\d{4})?)?$")
+_UNIT = re.compile(r"\s+(?:APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM|BLDG|#)\s*#?\s*[A-Z0-9-]*$")
+
+
+def _strip_trailers(t: str) -> str:
+    prev = None
+    while prev != t:
+        prev = t
+        t = _TRAILER.sub("", t).strip() if _TRAILER.search(t) and _TRAILER.sub("", t).strip() else t
+        t = _UNIT.sub("", t).strip() if _UNIT.search(t) and _UNIT.sub("", t).strip() else t
+    return t
+
+
+def _street_from_tags(tags: dict) -> str:
+    parts = [tags.get(k, "") for k in ("StreetNamePreModifier", "StreetNamePreDirectional",
+                                        "StreetNamePreType", "StreetName", "StreetNamePostType",
+                                        "StreetNamePostDirectional")]
+    return " ".join(p for p in parts if p)
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(t: str) -> tuple:
+    """Pure function of the cleaned text (safe to cache: no database state involved)."""
+    if not t:
+        return ("empty", None, ())
+    m = _UNIT_BLOCK.match(t)
+    if m:
+        return ("block", 0, (split_street(_strip_trailers(m.group(1))),))
+    for pat in _BLOCK_PATTERNS:
+        m = pat.match(t)
+        if m:
+            n = int(m.group(1))
+            n = n * 100 if pat is _BLOCK_PATTERNS[2] else n // 100 * 100
+            return ("block", n, (split_street(_strip_trailers(m.group(2))),))
+    m = _BLOCK_RANGE.match(t)
+    if m:
+        return ("block", int(m.group(1) or 0) * 100, (split_street(_strip_trailers(m.group(2))),))
+    parts = [p for p in _SEPARATORS.split(t) if p]
+    if len(parts) >= 2 and not parts[0][:1].isdigit():
+        a, b = _strip_trailers(parts[0]), _strip_trailers(parts[1])
+        return ("intersection", None, (split_street(a), split_street(b)))
+    t = _strip_trailers(t)
+    try:
+        tags, _ = usaddress.tag(t)
+        number, street = tags.get("AddressNumber", ""), _street_from_tags(tags)
+    except usaddress.RepeatedLabelError:
+        number, street = "", ""
+    if not (number and street):
+        m = re.match(r"^(\d+)[A-Z]?(?:\s*-\s*\d+)?\s+(.+)$", t)   # '2300A E MONUMENT', '12-14 ...'
+        number, street = (m.group(1), m.group(2)) if m else ("", t)
+    digits = re.match(r"\d+", number or "")
+    if not digits:
+        return ("street", None, (split_street(street),))
+    return ("address", int(digits.group(0)), (split_street(street),))
+
+
+def parse(text: str) -> Query:
+    """Structured, normalised query for one free-text location."""
+    kind, number, streets = _parse_cached(clean(text))
+    q = Query(kind, text or "", number, list(streets))
+    q.streets = [s for s in q.streets if s.name]
+    if kind in ("address", "block", "street") and not q.streets:
+        q.kind = "empty"
+    if kind == "intersection" and len(q.streets) < 2:
+        q.kind = "street" if q.streets else "empty"
+    if q.kind == "address" and number is not None and number % 100 == 0:
+        q.hundred = True
+    return q
