@@ -1,0 +1,197 @@
+"""Per-process tile cache that stays correct when data changes.
+
+Every process LISTENs on the live channel (its own connection, in a daemon thread) and drops
+exactly the cached tiles a committed batch touched: same layer (event kind), a tile whose buffered
+bounds meet the batch's bbox, and a time window that meets the batch's time range. Nothing is
+cached while the listener is not connected (a NOTIFY could be missed), and the whole cache is
+dropped when it reconnects. A tile rendered while an invalidation of its layer arrived is not
+stored (it may predate the write). Entries also expire (`Layer.cache_s`, else MAX_AGE_S).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+import psycopg
+
+from layers.catalog import CATALOG, Layer
+from services.ingest.pipeline import LIVE_CHANNEL
+from services.settings import database_url
+from services.tiles.filters import Window, parse_instant
+
+log = logging.getLogger("rtcc.tiles")
+
+MAX_BYTES = 256 * 1024 * 1024   # cache size per process, bytes
+MAX_AGE_S = 3600                # seconds a tile may be served with no write notice (out-of-band edits)
+# NOTIFY types that change whole layers (no bbox in the payload): type -> layer sources.
+WHOLE_LAYER_TYPES = {"units": {"units_current"}, "cameras": {"cameras", "camera_cones"}}
+
+
+@dataclass
+class Entry:
+    body: bytes
+    etag: str
+    layer: str
+    bounds: tuple[float, float, float, float]   # lon/lat degrees the tile's content depends on
+    window: Window
+    kinds: tuple[str, ...] | None               # hexbins: the kinds counted (None: all)
+    expires: float                              # time.monotonic() seconds
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+
+
+def _meets(a: tuple[float, float, float, float], b) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+class TileCache:
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self.generation: dict[str, int] = {}    # per layer id: bumped by every invalidation
+        self.epoch = 0                          # bumped when the whole cache is dropped
+        self.lock = threading.Lock()
+        self.ready = threading.Event()          # the listener is connected and LISTENing
+        self.last_batch: int | None = None      # id of the last batch notice handled
+        self.handled = 0                        # notices handled (tests wait on it)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- lookups ---------------------------------------------------------------------------
+    def get(self, key: tuple) -> Entry | None:
+        if not self.ready.is_set():
+            return None
+        with self.lock:
+            e = self.entries.get(key)
+            if e is None:
+                return None
+            if e.expires < time.monotonic():
+                self._drop(key)
+                return None
+            self.entries.move_to_end(key)
+            return e
+
+    def generation_of(self, layer: str) -> tuple[int, int]:
+        return self.epoch, self.generation.get(layer, 0)
+
+    def put(self, key: tuple, entry: Entry, generation: tuple[int, int]) -> bool:
+        """Store unless the layer was invalidated since `generation` was read (render raced a write)."""
+        if not self.ready.is_set() or len(entry.body) > self.max_bytes // 16:
+            return False
+        with self.lock:
+            if (self.epoch, self.generation.get(entry.layer, 0)) != generation:
+                return False
+            if key in self.entries:
+                self._drop(key)
+            self.entries[key] = entry
+            self.size += len(entry.body)
+            while self.size > self.max_bytes and self.entries:
+                self._drop(next(iter(self.entries)))
+            return True
+
+    def _drop(self, key: tuple) -> None:
+        e = self.entries.pop(key)
+        self.size -= len(e.body)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+            self.epoch += 1
+
+    # -- invalidation ----------------------------------------------------------------------
+    def invalidate(self, layers: set[str], bbox=None, lo: datetime | None = None, hi: datetime | None = None,
+                   kinds: set[str] | None = None) -> int:
+        """Drop the entries of `layers` that meet bbox (None: all) and [lo, hi]; returns how many."""
+        dropped = 0
+        with self.lock:
+            for layer in layers:
+                self.generation[layer] = self.generation.get(layer, 0) + 1
+            for key in [k for k, e in self.entries.items() if e.layer in layers]:
+                e = self.entries[key]
+                if bbox is not None and not _meets(e.bounds, bbox):
+                    continue
+                if not e.window.overlaps(lo, hi):
+                    continue
+                if kinds is not None and e.kinds is not None and not kinds.intersection(e.kinds):
+                    continue
+                self._drop(key)
+                dropped += 1
+        return dropped
+
+    def handle(self, payload: dict) -> int:
+        """Apply one live-channel notice."""
+        typ = payload.get("type")
+        dropped = 0
+        if typ == "events":
+            kinds = set(payload.get("kinds") or ())
+            layers = {l.id for l in CATALOG if (l.event_kind and (not kinds or l.event_kind in kinds))
+                      or l.aggregate == "h3"}
+            bbox = payload.get("bbox")
+            if bbox:  # no bbox: no event of the batch has a position, so no tile changed
+                lo = parse_instant(payload["lo"]) if payload.get("lo") else None
+                hi = parse_instant(payload["hi"]) if payload.get("hi") else None
+                dropped = self.invalidate(layers, tuple(bbox), lo, hi, kinds or None)
+        elif typ in WHOLE_LAYER_TYPES:
+            dropped = self.invalidate({l.id for l in CATALOG if l.source in WHOLE_LAYER_TYPES[typ]})
+        elif typ == "layers":  # {"type": "layers", "layers": [...]}: any writer can ask for a flush
+            dropped = self.invalidate(set(payload.get("layers") or ()), payload.get("bbox"))
+        if isinstance(payload.get("batch"), int):
+            self.last_batch = payload["batch"]
+        self.handled += 1
+        return dropped
+
+    # -- the listener ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start this process's listener (idempotent); caching begins once it is connected."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="rtcc-tile-cache", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.ready.clear()
+        if self._thread:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(database_url(), autocommit=True) as conn:
+                    conn.execute(f"LISTEN {LIVE_CHANNEL}")
+                    self.clear()
+                    self.ready.set()
+                    delay = 0.5
+                    while not self._stop.is_set():
+                        for n in conn.notifies(timeout=1.0):
+                            try:
+                                self.handle(orjson.loads(n.payload))
+                            except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as e:
+                                log.warning("tile cache: bad notice %r (%s)", n.payload[:200], e)
+            except Exception as e:  # database restart: stop caching, reconnect with backoff
+                self.ready.clear()
+                self.clear()
+                log.warning("tile cache listener lost its connection (%s); retrying in %.1fs", e, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 10)
+        self.ready.clear()
+
+
+def entry_for(layer: Layer, body: bytes, bounds, window: Window, kinds) -> Entry:
+    ttl = layer.cache_s if layer.cache_s is not None else MAX_AGE_S
+    return Entry(body, etag_of(body), layer.id, bounds, window, kinds, time.monotonic() + ttl)
+
+
+cache = TileCache()

@@ -1,0 +1,140 @@
+"""The SQL of one vector tile per catalog layer: all of it runs in PostGIS (ST_AsMVT).
+
+Rows are found with `geom && <tile grown by the buffer, in EPSG:4326>` so the GiST index on the
+stored 4326 geometry is used; only the rows found are reprojected (numeric SRID 3857).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from geo import tiles as T
+from layers.catalog import Layer
+from services.errors import Unavailable
+from services.tiles.filters import Filters
+
+INT_OIDS = {20, 21, 23}          # int8, int2, int4: usable as MVT feature ids
+TIME_OIDS = {1184, 1114}         # timestamptz, timestamp: sent as RFC 3339 strings
+RFC3339 = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What the layer's relation really has (introspected once per process)."""
+    names: tuple[str, ...]       # exposed properties present in the relation, catalog order
+    time: frozenset[str]         # those that are timestamps
+    int_id: bool                 # id column is an integer: also the MVT feature id
+
+
+_columns: dict[str, Columns] = {}
+_lock = threading.Lock()
+
+
+def columns(conn: psycopg.Connection, layer: Layer) -> Columns:
+    got = _columns.get(layer.id)
+    if got is not None:
+        return got
+    try:
+        cur = conn.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(sql.Identifier(layer.source)))
+    except psycopg.errors.UndefinedTable:
+        raise Unavailable(f"layer '{layer.id}': its source '{layer.source}' does not exist yet (run rtcc db migrate)")
+    oids = {d.name: d.type_code for d in cur.description}
+    names = tuple(n for n in [layer.id_column] + [p.name for p in layer.properties] if n in oids)
+    names = tuple(dict.fromkeys(names))
+    got = Columns(names, frozenset(n for n in names if oids[n] in TIME_OIDS), oids.get(layer.id_column) in INT_OIDS)
+    with _lock:
+        _columns[layer.id] = got
+    return got
+
+
+def _prop(name: str, cols: Columns) -> sql.Composable:
+    col = sql.SQL("t.{}").format(sql.Identifier(name))
+    if name in cols.time:
+        return sql.SQL("to_char({} AT TIME ZONE 'UTC', {}) AS {}").format(col, sql.Literal(RFC3339), sql.Identifier(name))
+    return col
+
+
+def _where(layer: Layer, filters: Filters, conn: psycopg.Connection) -> sql.Composable:
+    # Filter literals are quoted by psycopg, then their '%' doubled: the query also has %(x)s params.
+    conds = [sql.SQL("t.{} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)").format(
+        sql.Identifier(layer.geometry_column))]
+    conds += [sql.SQL(c.as_string(conn).replace("%", "%%")) for c in filters.conditions]
+    return sql.SQL(" AND ").join(conds)
+
+
+def tile_sql(layer: Layer, cols: Columns, filters: Filters, conn: psycopg.Connection) -> sql.Composed:
+    """Every row in the tile (and its buffer), at most the layer's feature cap."""
+    props = [_prop(n, cols) for n in cols.names]
+    if cols.int_id:
+        props.append(sql.SQL("t.{} AS __fid").format(sql.Identifier(layer.id_column)))
+    # The envelope is an InitPlan: computed once per tile even under a generic prepared plan.
+    return sql.SQL("""
+        SELECT ST_AsMVT(q, %(name)s, {extent}, 'geom', {fid}) FROM (
+            SELECT {props}, ST_AsMVTGeom(ST_Transform(t.{geom}, 3857),
+                   (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), {extent}, {buffer}, true) AS geom
+            FROM {source} t
+            WHERE {where}
+            LIMIT {cap}
+        ) q""").format(
+        extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER),
+        fid=sql.Literal("__fid" if cols.int_id else None), props=sql.SQL(", ").join(props),
+        geom=sql.Identifier(layer.geometry_column), source=sql.Identifier(layer.source),
+        where=_where(layer, filters, conn), cap=sql.Literal(layer.tile_feature_cap))
+
+
+def thinned_sql(layer: Layer, cols: Columns, filters: Filters, conn: psycopg.Connection) -> sql.Composed:
+    """One point per grid cell (THIN_CELLS per tile side), at the mean position, with `count`.
+
+    The tile is grown by exactly one cell (BUFFER = EXTENT / THIN_CELLS), so the cells in the
+    buffer ring are whole and match what the neighbouring tile draws there.
+    """
+    geom = sql.SQL("t.{}").format(sql.Identifier(layer.geometry_column))
+    return sql.SQL("""
+        SELECT ST_AsMVT(q, %(name)s, {extent}, 'geom') FROM (
+            SELECT count(*)::int AS count, min(t.{id}) AS {id},
+                   ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X({geom})), avg(ST_Y({geom}))), 4326), 3857),
+                                (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), {extent}, {buffer}, true) AS geom
+            FROM {source} t
+            WHERE {where}
+            GROUP BY floor((ST_X({geom}) - %(w0)s) / %(dx)s), floor((ST_Y({geom}) - %(s0)s) / %(dy)s)
+            LIMIT {cap}
+        ) q""").format(
+        extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER), id=sql.Identifier(layer.id_column),
+        geom=geom, source=sql.Identifier(layer.source), where=_where(layer, filters, conn),
+        cap=sql.Literal(layer.tile_feature_cap))
+
+
+def thins(layer: Layer, z: int, thin: bool = True) -> bool:
+    return (thin and layer.geometry_type == "Point" and layer.thin_below_zoom is not None
+            and z < layer.thin_below_zoom)
+
+
+def render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filters: Filters,
+           thin: bool = True) -> bytes:
+    """The MVT bytes of one tile (b'' when empty)."""
+    if z < layer.minzoom:
+        return b""
+    if layer.aggregate == "h3":
+        res = T.h3_res_for_zoom(z)
+        w = filters.window
+        row = conn.execute("SELECT rtcc_hexbin_tile(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                           (z, x, y, res, w.lo, w.hi, list(filters.kinds) if filters.kinds else None,
+                            layer.id, T.EXTENT, T.BUFFER), prepare=True).fetchone()
+        return bytes(row[0] or b"")
+    cols = columns(conn, layer)
+    params: dict = {"name": layer.id, "z": z, "x": x, "y": y}
+    if thins(layer, z, thin):
+        q = thinned_sql(layer, cols, filters, conn)
+        w, s, e, n = T.lonlat_bounds(z, x, y)
+        params.update(w0=w, s0=s)
+        params["dx"], params["dy"] = T.thin_cell_deg(z, y)
+        params["w"], params["s"], params["e"], params["n"] = T.lonlat_bounds(z, x, y, T.EXTENT / T.THIN_CELLS)
+    else:
+        q = tile_sql(layer, cols, filters, conn)
+        params["w"], params["s"], params["e"], params["n"] = T.lonlat_bounds(z, x, y, T.BUFFER)
+    # Prepared (server-side) when the text repeats, i.e. without per-request literal filters.
+    row = conn.execute(q, params, prepare=not filters.conditions).fetchone()
+    return bytes(row[0] or b"")
