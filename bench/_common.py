@@ -1,0 +1,80 @@
+"""Helpers shared by the benchmark scripts: a scratch database and a server process."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def admin_url() -> str:
+    from services.settings import get_settings
+    s = get_settings()
+    if os.environ.get("DATABASE_URL"):
+        return psycopg.conninfo.make_conninfo(os.environ["DATABASE_URL"], dbname="postgres")
+    from services import localdb
+    localdb.up()
+    return f"postgresql://rtcc@127.0.0.1:{s.pg_port}/postgres"
+
+
+def scratch_db(name: str, reference: bool = True) -> str:
+    """A fresh database `name` with the schema (and the demo city's reference layers)."""
+    admin = admin_url()
+    with psycopg.connect(admin, autocommit=True) as a:
+        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        a.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin, dbname=name)
+    from services import demo, migrate
+    with psycopg.connect(url, autocommit=True) as c:
+        migrate.apply(c)
+        if reference:
+            demo.load_reference(c)
+            demo.refresh_lookups(c)
+            from services.ingest.pipeline import ingest_rows
+            ingest_rows(c, "camera", demo.camera_rows(), origin="bench")
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(database_url: str, workers: int = 1):
+    """Our app in its own uvicorn process, as deployed."""
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url)
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.app:create_app", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def pct(values: list[float], p: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
