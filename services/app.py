@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from services.responses import JSONResponse
 
 from services import db, errors, live
-from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.ogc import ogc_app
 from services.tasks import router as tasks_router
@@ -43,7 +42,6 @@ def create_app() -> FastAPI:
     app.include_router(live.router)
     app.include_router(tasks_router)
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
-    app.include_router(geocode_router)  # /api/geocode, /api/reverse
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app
