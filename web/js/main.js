@@ -1,0 +1,136 @@
+// The analyst's map: wires the catalog layers, time window, live feed, proximity panel,
+// address search and task form together. The map object is window.rtccMap (tests, console).
+import { $, getJSON, setTimeZone, fmtTime, toast, emojiSupported } from './util.js';
+
+document.documentElement.dataset.emoji = emojiSupported() ? 'yes' : 'no';
+import { CatalogLayers, mlId } from './maplayers.js';
+import { buildLayerPanel } from './layerpanel.js';
+import { TimeWindow } from './timewin.js';
+import { LiveFeed } from './live.js';
+import { ProximityPanel } from './proximity.js';
+import { AddressSearch } from './search.js';
+import { TaskForm } from './taskform.js';
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+function addOverlays(map) {
+  for (const id of ['live', 'flash', 'prox', 'prox-loc']) map.addSource(id, { type: 'geojson', data: EMPTY });
+  map.addLayer({ id: 'prox-cones', type: 'fill', source: 'prox', filter: ['==', ['get', 'role'], 'cone'],
+    paint: { 'fill-color': ['case', ['get', 'sees'], '#22b8cf', '#495057'], 'fill-opacity': ['case', ['get', 'sees'], 0.28, 0.1] } });
+  map.addLayer({ id: 'prox-cone-edges', type: 'line', source: 'prox', filter: ['==', ['get', 'role'], 'cone'],
+    paint: { 'line-color': ['case', ['get', 'sees'], '#66d9e8', '#868e96'], 'line-width': 1.2 } });
+  map.addLayer({ id: 'prox-lines', type: 'line', source: 'prox', filter: ['in', ['get', 'role'], ['literal', ['line', 'route']]],
+    layout: { 'line-cap': 'round', 'line-join': 'round' },
+    paint: { 'line-color': '#69db7c', 'line-width': ['case', ['==', ['get', 'role'], 'route'], 3.5, 2],
+      'line-dasharray': [2, 1.5], 'line-opacity': 0.9 } });
+  map.addLayer({ id: 'prox-hl', type: 'line', source: 'prox', filter: ['==', ['get', 'id'], ''],
+    paint: { 'line-color': '#fff3bf', 'line-width': 4 } });
+  map.addLayer({ id: 'prox-points', type: 'circle', source: 'prox', filter: ['in', ['get', 'role'], ['literal', ['camera', 'unit']]],
+    paint: { 'circle-radius': 6, 'circle-color': ['match', ['get', 'role'], 'unit', '#51cf66', '#22b8cf'],
+      'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+  map.addLayer({ id: 'live-points', type: 'circle', source: 'live',
+    paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 8], 'circle-color': ['get', 'color'],
+      'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 } });
+  map.addLayer({ id: 'flash', type: 'circle', source: 'flash',
+    paint: { 'circle-radius': ['get', 'r'], 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': ['get', 'color'],
+      'circle-stroke-width': 3, 'circle-stroke-opacity': ['get', 'o'] } });
+  map.addLayer({ id: 'prox-loc', type: 'circle', source: 'prox-loc',
+    paint: { 'circle-radius': 9, 'circle-color': 'rgba(255,107,107,0.25)', 'circle-stroke-color': '#ff6b6b', 'circle-stroke-width': 3 } });
+}
+
+/** A map feature (tile or live overlay) as the target the panel and the task form understand. */
+function targetFromFeature(f, catalog, lngLat) {
+  const p = f.properties || {};
+  const layerId = f.layer.metadata?.catalog;
+  const layer = catalog.layers.find(l => l.id === layerId);
+  const coords = f.geometry.type === 'Point' ? f.geometry.coordinates : [lngLat.lng, lngLat.lat];
+  const id = p.id ?? f.id;
+  return { id: id != null ? Number(id) : null, kind: p.kind || layer?.event_kind || null, event_type: p.type || p.event_type || null,
+    address: p.address || null, observed_at: p.observed_at || null, priority: p.priority ?? null, district: p.district || null,
+    lon: coords[0], lat: coords[1] };
+}
+
+async function start() {
+  const cat = await getJSON('/api/layers');
+  if (!cat.ok) { $('#map').append(`Cannot load the layer catalog: ${cat.error}`); return; }
+  const catalog = cat.data;
+  setTimeZone(catalog.timezone);
+  document.title = `RTCC map · ${catalog.agency}`;
+  $('#agency').textContent = catalog.agency;
+  setInterval(() => { $('#clock').textContent = fmtTime(new Date().toISOString()); }, 1000);
+
+  const [x0, y0, x1, y1] = catalog.service_area;
+  const map = new maplibregl.Map({
+    container: 'map', bounds: [[x0, y0], [x1, y1]], fitBoundsOptions: { padding: 20 }, hash: true,
+    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0a0f15' } }] },
+    attributionControl: { compact: true }, maxPitch: 0, dragRotate: false,
+  });
+  window.rtccMap = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  map.on('error', e => { // tile errors must not break the map: count and show them, once
+    window.rtccTileErrors = (window.rtccTileErrors || 0) + 1;
+    if (window.rtccTileErrors === 1) toast(`Some map data failed to load (${e.error?.status || e.error?.message || 'error'})`, 'warn');
+  });
+
+  const layers = new CatalogLayers(map, catalog);
+  const kindInfo = kind => {
+    const l = catalog.layers.find(x => x.event_kind === kind);
+    return l ? { icon: l.style.icon, color: l.style.color, title: l.title } : { icon: '•', color: '#adb5bd', title: kind || 'event' };
+  };
+  const taskForm = new TaskForm($('#task-dialog'), { onCreated: () => layers.refresh('tasks') });
+  const panel = new ProximityPanel({ map, catalog, root: $('#detail'), kindInfo, onTask: t => taskForm.open(t) });
+  let live;
+  const select = (t, { fly = false, auto = false } = {}) => {
+    if (t.lon == null) return;
+    if (fly) map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(map.getZoom(), 15) });
+    panel.open(t, { auto });
+  };
+
+  map.on('load', async () => {
+    addOverlays(map);
+    live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
+      statusEl: $('#conn-status'), autoOpenEl: $('#auto-open'), onSelect: (ev, o) => select(ev, o),
+      onProximity: m => panel.pushed(m) });
+    live.connect();
+    const tw = new TimeWindow($('#timewin'), catalog.events_time_range, w => {
+      layers.setDatetime(w.datetime); live.applyFilter(w.live);
+    });
+    layers.datetime = tw.current().datetime;
+    buildLayerPanel($('#layer-list'), catalog, layers, map);
+    $('#layer-list').addEventListener('change', () => live.applyFilter(tw.live));
+    await layers.addAll('prox-cones');
+    live.applyFilter(true);
+
+    const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis'])];
+    map.on('click', e => {
+      const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: clickable() })[0];
+      if (f) select(targetFromFeature(f, catalog, e.lngLat));
+    });
+    map.on('contextmenu', e => { e.preventDefault(); select({ lon: e.lngLat.lng, lat: e.lngLat.lat, title: 'Point on map' }); });
+    map.on('mousemove', e => {
+      const ids = clickable();
+      const hit = ids.length && map.queryRenderedFeatures(e.point, { layers: ids }).length;
+      map.getCanvas().style.cursor = hit ? 'pointer' : '';
+    });
+    document.body.dataset.ready = 'true';
+  });
+
+  new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,
+    onPick: c => {
+      map.flyTo({ center: [c.lon, c.lat], zoom: 17, duration: 1200 });
+      select({ lon: c.lon, lat: c.lat, title: c.normalized || 'Search result', address: c.match_type ? `${c.match_type}, score ${c.score}` : null });
+    } });
+
+  for (const btn of document.querySelectorAll('[data-toggle]')) {
+    btn.addEventListener('click', () => {
+      const on = document.body.classList.toggle(btn.dataset.toggle);
+      btn.setAttribute('aria-expanded', String(on));
+      setTimeout(() => map.resize(), 250);
+    });
+  }
+  window.addEventListener('resize', () => map.resize());
+  window.rtcc = { map, layers, panel, taskForm, catalog, select };
+}
+
+start();

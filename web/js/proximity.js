@@ -1,0 +1,177 @@
+// The proximity panel: for an incident, a right-clicked point or a searched address, the cameras
+// that can see it (view cones drawn, stream/contact link), the nearest available units with ETA
+// (route drawn when the API gives one, else a straight line) and recent events nearby.
+import { h, $, getJSON, glyph, fmtDist, fmtEta, fmtTime, fmtAgo, destination, viewCone } from './util.js';
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+const DEFAULT_RANGE_M = 150; // metres: cameras with no published range (server default too)
+
+export class ProximityPanel {
+  constructor({ map, catalog, root, onTask, kindInfo }) {
+    Object.assign(this, { map, catalog, root, onTask, kindInfo });
+    this.current = null;
+    this.cache = new Map(); // event id -> proximity result pushed on /api/live
+    this.seq = 0;
+    document.addEventListener('keydown', e => { if (e.key === 'Escape' && this.current && !document.querySelector('dialog[open]')) this.close(); });
+  }
+
+  /** Open for a target {lon, lat, id?, kind?, event_type?, address?, observed_at?, title?}. */
+  async open(target, { auto = false } = {}) {
+    const seq = ++this.seq;
+    this.current = target;
+    this.extent = null;
+    this.root.hidden = false;
+    document.body.classList.add('detail-open');
+    this.renderShell(target);
+    if (!auto) $('#detail-title', this.root)?.focus();
+    this.drawLocation(target);
+    if (!this.catalog.services.nearest) {
+      this.setBody(h('p.notice', 'Proximity service not available on this server yet: cameras, units and ETA cannot be computed.'));
+      this.root.dataset.state = 'unavailable';
+      return;
+    }
+    const pushed = target.id != null && this.cache.get(String(target.id));
+    let res;
+    if (pushed) res = { ok: true, data: pushed };
+    else {
+      const q = new URLSearchParams({ lon: target.lon.toFixed(7), lat: target.lat.toFixed(7) });
+      res = await getJSON(`/api/nearest?${q}`);
+    }
+    if (seq !== this.seq) return; // another target was opened meanwhile
+    if (!res.ok) {
+      this.setBody(h('p.error', `Proximity lookup failed: ${res.error}`));
+      this.root.dataset.state = 'error';
+      return;
+    }
+    this.render(res.data);
+  }
+
+  /** A `proximity` message from /api/live: keep it, and show it when it is for the open incident. */
+  pushed(msg) {
+    const id = msg.event_id ?? msg.incident_id ?? msg.id;
+    if (id == null) return;
+    this.cache.set(String(id), msg);
+    if (this.cache.size > 200) this.cache.delete(this.cache.keys().next().value);
+    if (this.current && String(this.current.id) === String(id)) this.render(msg);
+  }
+
+  close() {
+    this.seq++;
+    this.current = null;
+    this.root.hidden = true;
+    document.body.classList.remove('detail-open');
+    this.map.getSource('prox')?.setData(EMPTY);
+    this.map.getSource('prox-loc')?.setData(EMPTY);
+  }
+
+  renderShell(t) {
+    const info = t.kind ? this.kindInfo(t.kind) : null;
+    const title = t.title || t.event_type || (info ? info.title : 'Location');
+    const sub = [t.address, t.observed_at ? `${fmtTime(t.observed_at, true)} (${fmtAgo(t.observed_at)})` : null,
+      t.priority != null ? `priority ${t.priority}` : null, t.district].filter(Boolean).join(' · ');
+    const badge = info ? h('span.kind-badge', glyph(info.icon, info.title)) : h('span.kind-badge', '⌖');
+    badge.style.setProperty('--c', info ? info.color : '#4dabf7');
+    this.root.replaceChildren(
+      h('header.detail-head', badge,
+        h('div.dh-text', h('h2#detail-title', { tabindex: '-1' }, title),
+          h('p.dh-sub', sub || `${t.lat.toFixed(5)}, ${t.lon.toFixed(5)}`),
+          t.id != null ? h('p.dh-id', `${t.kind || 'event'} #${t.id}`) : null),
+        h('button.icon-btn', { type: 'button', 'aria-label': 'Close panel', title: 'Close (Esc)', onclick: () => this.close() }, '✕')),
+      h('div.detail-actions',
+        h('button#task-btn.primary', { type: 'button', onclick: () => this.onTask(t) }, t.id != null ? '＋ Task for this incident' : '＋ Task here'),
+        h('button', { type: 'button', onclick: () => this.map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(this.map.getZoom(), 16) }) }, 'Zoom to'),
+        h('button', { type: 'button', title: 'Fit the cameras and units found', onclick: () => this.fitAll() }, 'Show all')),
+      h('div#detail-body', h('p.loading', 'Finding cameras and units…')));
+    this.root.dataset.state = 'loading';
+    this.root.dataset.target = t.id != null ? String(t.id) : `${t.lon.toFixed(5)},${t.lat.toFixed(5)}`;
+  }
+
+  setBody(...els) { $('#detail-body', this.root).replaceChildren(...els); }
+
+  drawLocation(t) {
+    this.map.getSource('prox')?.setData(EMPTY);
+    this.map.getSource('prox-loc')?.setData({ type: 'FeatureCollection', features: [
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [t.lon, t.lat] }, properties: {} }] });
+  }
+
+  render(d) {
+    const t = this.current;
+    const loc = d.location && d.location.lon != null ? [d.location.lon, d.location.lat] : [t.lon, t.lat];
+    const feats = [];
+    const cams = (d.cameras || []).map(c => {
+      // Camera position: given, or back along the bearing (camera → location) by its distance.
+      const pos = c.lon != null ? [c.lon, c.lat]
+        : (c.bearing_deg != null && c.distance_m != null ? destination(loc, c.bearing_deg + 180, c.distance_m) : null);
+      if (pos) {
+        const cone = c.cone || viewCone(pos, c.heading_deg, c.fov_deg, c.range_m ?? DEFAULT_RANGE_M);
+        feats.push({ type: 'Feature', geometry: cone, properties: { role: 'cone', sees: !!c.sees_location, id: String(c.id) } });
+        feats.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { role: 'camera', sees: !!c.sees_location, id: String(c.id) } });
+      }
+      return c;
+    });
+    const units = (d.units || []).map(u => {
+      const pos = u.lon != null ? [u.lon, u.lat] : null;
+      const route = u.route && (u.route.type ? u.route : (Array.isArray(u.route) ? { type: 'LineString', coordinates: u.route } : null));
+      if (route) feats.push({ type: 'Feature', geometry: route, properties: { role: 'route', id: String(u.id) } });
+      else if (pos) feats.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: [pos, loc] }, properties: { role: 'line', id: String(u.id) } });
+      if (pos) feats.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { role: 'unit', id: String(u.id) } });
+      return u;
+    });
+    this.map.getSource('prox')?.setData({ type: 'FeatureCollection', features: feats });
+    const seeing = cams.filter(c => c.sees_location).length;
+    const body = [
+      d.location && d.location.source === 'geocoded' && d.location.geocode
+        ? h('p.geo-note', `Geocoded: ${d.location.geocode.normalized || ''} (${d.location.geocode.match_type || ''}, score ${d.location.geocode.score ?? ''})`) : null,
+      h('section.prox-sec#prox-cameras', h('h3', 'Cameras ', h('span.count', `${seeing} of ${cams.length} see it`)),
+        cams.length ? h('ul.prox-list', cams.map(c => this.cameraItem(c))) : h('p.muted', 'No camera within range.')),
+      h('section.prox-sec#prox-units', h('h3', 'Nearest available units ', h('span.count', String(units.length))),
+        units.length ? h('ul.prox-list', units.map(u => this.unitItem(u))) : h('p.muted', 'No available unit with a fresh position nearby.')),
+      h('section.prox-sec#prox-recent', h('h3', 'Recent nearby ', h('span.count', String((d.recent || []).length))),
+        (d.recent || []).length ? h('ul.prox-list', d.recent.map(r => this.recentItem(r))) : h('p.muted', 'Nothing recent nearby.')),
+    ];
+    this.setBody(...body);
+    this.root.dataset.state = 'ready';
+    this.extent = feats.filter(f => f.geometry.type === 'Point').map(f => f.geometry.coordinates).concat([loc]);
+  }
+
+  /** Fit the map to the location and everything found (on request: the map never jumps by itself). */
+  fitAll() {
+    const pts = this.extent || [];
+    if (pts.length < 2) return;
+    const b = pts.reduce((a, p) => [Math.min(a[0], p[0]), Math.min(a[1], p[1]), Math.max(a[2], p[0]), Math.max(a[3], p[1])],
+      [Infinity, Infinity, -Infinity, -Infinity]);
+    this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 60, maxZoom: 17, duration: 600 });
+  }
+
+  highlight(id) { this.map.setFilter('prox-hl', ['==', ['get', 'id'], id == null ? '' : String(id)]); }
+
+  cameraItem(c) {
+    const link = c.stream_url ? h('a.stream', { href: c.stream_url, target: '_blank', rel: 'noopener' }, 'Stream ↗')
+      : (c.contact ? h('a.stream', { href: /^[\d+() -]+$/.test(c.contact) ? `tel:${c.contact}` : (c.contact.includes('@') ? `mailto:${c.contact}` : c.contact) }, 'Contact') : h('span.muted', 'no link'));
+    return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location),
+      onmouseenter: () => this.highlight(c.id), onmouseleave: () => this.highlight(null) },
+      h('span.sees', { title: c.sees_location ? 'the location is inside its view cone' : 'nearby, but not looking at it' }, c.sees_location ? '◉ sees' : '○'),
+      h('span.pl-main', h('span.pl-title', c.name || c.id), h('span.pl-sub', [c.owner, c.bearing_deg != null ? `bearing ${Math.round(c.bearing_deg)}°` : null].filter(Boolean).join(' · '))),
+      h('span.pl-num', fmtDist(c.distance_m)), link);
+  }
+
+  unitItem(u) {
+    const straight = u.eta_method === 'straight_line' || u.straight_line || u.routed === false;
+    return h('li.unit', { 'data-unit': u.id, onmouseenter: () => this.highlight(u.id), onmouseleave: () => this.highlight(null) },
+      h('span.status', { 'data-status': u.status }, u.status || ''),
+      h('span.pl-main', h('span.pl-title', u.callsign || u.id),
+        h('span.pl-sub', `${fmtDist(u.distance_m)} away · position ${u.position_age_s != null ? u.position_age_s + ' s' : '?'} old`)),
+      h('span.pl-num.eta', { title: straight ? 'straight-line estimate (not routed)' : 'drive time over the street network' },
+        `ETA ${fmtEta(u.eta_s)}${straight ? ' *' : ''}`));
+  }
+
+  recentItem(r) {
+    const info = this.kindInfo(r.kind);
+    const badge = h('span.kind-badge.sm', glyph(info.icon, info.title));
+    badge.style.setProperty('--c', info.color);
+    return h('li.recent', badge,
+      h('span.pl-main', h('span.pl-title', r.event_type || r.type || r.plate || info.title),
+        h('span.pl-sub', [r.address, r.observed_at ? fmtAgo(r.observed_at) : null].filter(Boolean).join(' · '))),
+      h('span.pl-num', fmtDist(r.distance_m)));
+  }
+}

@@ -1,0 +1,81 @@
+// Address search (keyboard first: "/" focuses it, arrows pick, Enter goes): the geocoder's
+// candidates, best first; choosing one flies there and opens the proximity panel.
+// "39.29, -76.61" (lat, lon) also works, with or without a geocoder.
+import { h, getJSON, debounce } from './util.js';
+
+const COORDS = /^\s*(-?\d{1,2}\.\d+)\s*[, ]\s*(-?\d{1,3}\.\d+)\s*$/;
+
+export class AddressSearch {
+  constructor({ form, input, list, catalog, onPick }) {
+    Object.assign(this, { form, input, list, catalog, onPick });
+    this.items = [];
+    this.active = -1;
+    this.seq = 0;
+    const suggest = debounce(() => this.query(false), 300);
+    input.addEventListener('input', () => { if (input.value.trim().length >= 4) suggest(); else this.show([]); });
+    input.addEventListener('keydown', e => this.key(e));
+    form.addEventListener('submit', e => { e.preventDefault(); this.active >= 0 ? this.pick(this.active) : this.query(true); });
+    document.addEventListener('keydown', e => {
+      if (e.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) { e.preventDefault(); input.focus(); input.select(); }
+    });
+    input.addEventListener('blur', () => setTimeout(() => this.show([]), 200));
+  }
+
+  async query(go) {
+    const q = this.input.value.trim();
+    if (!q) return;
+    const m = COORDS.exec(q);
+    if (m) {
+      const lat = +m[1], lon = +m[2];
+      this.show([{ lon, lat, normalized: `${lat}, ${lon}`, match_type: 'coordinates', score: 1 }]);
+      if (go) this.pick(0);
+      return;
+    }
+    if (!this.catalog.services.geocode) { this.message('Geocoder not available on this server (coordinates "lat, lon" work).'); return; }
+    const seq = ++this.seq;
+    this.form.dataset.state = 'loading';
+    const r = await getJSON(`/api/geocode?q=${encodeURIComponent(q)}`);
+    if (seq !== this.seq) return;
+    this.form.dataset.state = '';
+    if (!r.ok) { this.message(`Search failed: ${r.error}`); return; }
+    const cands = Array.isArray(r.data) ? r.data : (r.data.candidates || r.data.results || []);
+    if (!cands.length) { this.message(`No match for “${q}”${r.data.reason ? ': ' + r.data.reason : ''}`); return; }
+    this.show(cands);
+    if (go) this.pick(0);
+  }
+
+  message(text) {
+    this.items = [];
+    this.list.replaceChildren(h('li.msg', { role: 'option', 'aria-disabled': 'true' }, text));
+    this.list.hidden = false;
+  }
+
+  show(items) {
+    this.items = items;
+    this.active = -1;
+    this.list.hidden = !items.length;
+    this.list.replaceChildren(...items.map((c, i) => h('li', { role: 'option', id: `sr-${i}`, 'aria-selected': 'false',
+      onmousedown: e => { e.preventDefault(); this.pick(i); } },
+      h('span.sr-addr', c.normalized || c.address || `${c.lat}, ${c.lon}`),
+      h('span.sr-meta', `${c.match_type || ''}${c.score != null ? ' · ' + Math.round(c.score * 100) + '%' : ''}`))));
+    this.input.setAttribute('aria-expanded', String(!!items.length));
+  }
+
+  key(e) {
+    if (!this.items.length) { if (e.key === 'Escape') this.input.blur(); return; }
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      this.active = (this.active + (e.key === 'ArrowDown' ? 1 : -1) + this.items.length) % this.items.length;
+      [...this.list.children].forEach((li, i) => li.setAttribute('aria-selected', String(i === this.active)));
+      this.input.setAttribute('aria-activedescendant', `sr-${this.active}`);
+    } else if (e.key === 'Escape') { this.show([]); }
+  }
+
+  pick(i) {
+    const c = this.items[i];
+    if (!c) return;
+    this.show([]);
+    this.input.value = c.normalized || this.input.value;
+    this.onPick(c);
+  }
+}
