@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     unit_max_age_s: int = 300  # unit positions older than this are stale
     camera_default_range_m: float = 150.0  # range of cameras with no published heading/range
     nearest_radius_m: float = 1500.0
+    nearest_cameras: int = 5  # cameras in an answer unless asked otherwise
+    nearest_units: int = 5  # units in an answer unless asked otherwise
+    unit_candidates: int = 10  # nearest available units routed per answer (at least the number asked)
+    route_snap_max_m: float = 250.0  # a point farther than this from any street gets a straight-line ETA
+    recent_radius_m: float = 500.0  # recent context: events within this many metres...
+    recent_minutes: float = 60.0  # ...and this many minutes before the incident
 
 
 @lru_cache

@@ -208,6 +208,8 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
 
 def on_events_stored(conn: psycopg.Connection, batch: int) -> None:
     """Work that must happen in the same transaction as the events (e.g. proximity snapshots)."""
+    from services.proximity import jobs as proximity_jobs  # imported here: proximity imports live, live imports us
+    proximity_jobs.on_events_stored(conn, batch)
 
 
 def _write_cells(conn: psycopg.Connection, cells: set[int]) -> None:

@@ -1,0 +1,65 @@
+"""GET /api/nearest: the CAD integration call (cameras that can see it, units that get there first)."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import psycopg
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from geo import geocode as geocoder
+from services import db
+from services.errors import Unprocessable
+from services.proximity import engine
+
+router = APIRouter(prefix="/api", tags=["proximity"])
+
+
+@router.get("/nearest", summary="Nearest cameras that can see a location, nearest available units by drive time",
+            response_class=Response, responses={200: {"content": {"application/json": {}}},
+                                                422: {"description": "No location, bad parameters, or an address "
+                                                                     "that cannot be geocoded"}})
+def nearest(
+    address: str | None = Query(None, max_length=300, description="Street address or intersection to geocode"),
+    lon: float | None = Query(None, ge=-180, le=180, description="Longitude (WGS 84 degrees)"),
+    lat: float | None = Query(None, ge=-90, le=90, description="Latitude (WGS 84 degrees)"),
+    cameras: int | None = Query(None, ge=0, le=100, description="How many cameras (default 5)"),
+    units: int | None = Query(None, ge=0, le=50, description="How many units (default 5)"),
+    radius_m: float | None = Query(None, gt=0, le=20000, description="Camera search radius (metres)"),
+    recent_m: float | None = Query(None, ge=0, le=5000, description="Recent-context radius (metres)"),
+    recent_min: float | None = Query(None, ge=0, le=10080, description="Recent-context window (minutes)"),
+    at: datetime | None = Query(None, description="End of the recent-context window (RFC 3339, default now)"),
+) -> Response:
+    if (lon is None) != (lat is None):
+        raise Unprocessable("give both lon and lat, or an address")
+    if lon is None and not (address and address.strip()):
+        raise Unprocessable("give an address, or lon and lat")
+    for name, v in (("lon", lon), ("lat", lat), ("radius_m", radius_m), ("recent_m", recent_m),
+                    ("recent_min", recent_min)):
+        if v is not None and not math.isfinite(v):
+            raise Unprocessable(f"{name} must be a finite number")
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)  # RFC 3339 on the wire is UTC
+    p = engine.params(cameras=cameras, units=units, radius_m=radius_m, recent_m=recent_m,
+                      recent_min=recent_min, at=at)
+    with db.pool().connection() as conn:
+        if lon is not None:
+            location = {"lon": lon, "lat": lat, "source": "given", "geocode": None}
+        else:
+            g = _geocode(conn, address)
+            location = {"lon": g.lon, "lat": g.lat, "source": "geocoded", "geocode": g.as_dict()}
+        body = engine.answer_json(conn, location["lon"], location["lat"], p)
+    return Response(engine.with_location(location, body), media_type="application/json")
+
+
+def _geocode(conn: psycopg.Connection, address: str) -> geocoder.GeocodeResult:
+    """Geocode or answer 422 with the geocoder's reason."""
+    try:
+        g = geocoder.geocode_best(conn, address)
+    except (ValueError, TypeError, psycopg.DataError) as e:
+        raise Unprocessable(f"address could not be geocoded: {e}", address=address)
+    if not g.ok:
+        raise Unprocessable(f"address could not be geocoded: {g.reason or 'no match'}", address=address,
+                            geocode=g.as_dict())
+    return g
