@@ -30,15 +30,25 @@ class Feed:
     normalise: Callable
 
 
+_KEYS: dict = {}
+
+
+def _key(k):
+    """Canonical column name (lower case, aliases resolved), memoised: this runs per cell."""
+    try:
+        return _KEYS[k]
+    except KeyError:
+        c = ALIASES.get(str(k).strip().lower(), str(k).strip().lower()) if isinstance(k, str) else k
+        _KEYS[k] = c
+        return c
+
+
 def _clean(row: dict) -> dict:
     out = {}
     for k, v in row.items():
-        k = ALIASES.get(str(k).strip().lower(), str(k).strip().lower()) if isinstance(k, str) else k
-        if isinstance(v, str):
-            v = v.strip()
-            if v == "":
-                v = None
-        out[k] = v
+        if v.__class__ is str:
+            v = v.strip() or None
+        out[_KEYS[k] if k in _KEYS else _key(k)] = v
     return out
 
 
