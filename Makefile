@@ -6,13 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RTCC := $(VENV)/bin/rtcc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium nodejs npm
+APT_PKGS := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium
 PYTEST_ARGS ?=
+SIMULATE ?= 1   # make run SIMULATE=0: serve without the demo simulation
 
 .PHONY: run test setup system venv web db demo bench clean
 
 run: setup demo
-	$(RTCC) serve --simulate
+	$(RTCC) serve $(if $(filter 0,$(strip $(SIMULATE))),--no-simulate,--simulate)
 
 test: setup
 	$(RTCC) db up
@@ -22,7 +23,8 @@ setup: system venv web
 
 # Debian packages: PostgreSQL 15 + PostGIS + pgRouting, GDAL (OGC client in tests), Chromium, Node.
 system:
-	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  command -v npm >/dev/null 2>&1 || echo nodejs npm); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  $(SUDO) apt-get update -qq && \
