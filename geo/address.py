@@ -28,8 +28,9 @@ TYPES = {
     "HWY": "HWY", "HW": "HWY", "HIGHWAY": "HWY", "HIWAY": "HWY",
     "ALY": "ALY", "AL": "ALY", "ALLEY": "ALY", "ALLY": "ALY",
     "DR": "DR", "DRIVE": "DR", "DRV": "DR", "CT": "CT", "COURT": "CT", "CRT": "CT",
-    "BLVD": "BLVD", "BOULEVARD": "BLVD", "BOUL": "BLVD", "BLV": "BLVD",
+    "BLVD": "BLVD", "BOULEVARD": "BLVD", "BOUL": "BLVD", "BLV": "BLVD", "BD": "BLVD",
     "PL": "PL", "PLACE": "PL", "PKWY": "PKWY", "PARKWAY": "PKWY", "PKY": "PKWY", "PKWAY": "PKWY",
+    "PW": "PKWY", "PY": "PKWY", "LA": "LN",                    # BPD's own abbreviations
     "WAY": "WAY", "WY": "WAY", "CIR": "CIR", "CIRCLE": "CIR", "CIRC": "CIR",
     "SQ": "SQ", "SQUARE": "SQ", "TUNL": "TUNL", "TUN": "TUNL", "TUNNEL": "TUNL",
     "DRWY": "DRWY", "DWY": "DRWY", "DRIVEWAY": "DRWY", "PIKE": "PIKE", "PIKES": "PIKE",
@@ -40,7 +41,8 @@ TYPES = {
 }
 
 # Words inside a name written several ways (the city itself mixes SAINT and ST).
-NAME_WORDS = {"SAINT": "ST", "MT": "MOUNT", "FT": "FORT", "DOCTOR": "DR", "JUNIOR": "JR"}
+NAME_WORDS = {"SAINT": "ST", "MT": "MOUNT", "FT": "FORT", "DOCTOR": "DR", "JUNIOR": "JR",
+              "MLK": "MARTIN LUTHER KING"}
 
 _UNITS = ["ZERO", "FIRST", "SECOND", "THIRD", "FOURTH", "FIFTH", "SIXTH", "SEVENTH", "EIGHTH", "NINTH"]
 _TEENS = ["TENTH", "ELEVENTH", "TWELFTH", "THIRTEENTH", "FOURTEENTH", "FIFTEENTH", "SIXTEENTH",
@@ -70,6 +72,9 @@ class Street:
     name: str = ""
     stype: str = ""
     sufdir: str = ""
+    # The name had the leading directional been part of it ('NORTH BEND' of 'NORTH BEND RD'),
+    # set only when the directional was spelt out; matched as a name without directional.
+    alt_name: str = ""
 
     @property
     def key(self) -> str:
@@ -116,18 +121,58 @@ def norm_name_word(w: str) -> str:
     return w
 
 
-def split_street(text: str) -> Street:
-    """Split a street name into Pub 28 parts; mirrored by geocode_split() in SQL."""
+def _edits(a: str, b: str, cap: int = 3) -> int:
+    """Optimal-string-alignment distance (a transposition is one edit), stopping early above cap."""
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+_FULL_DIRS = ("NORTH", "SOUTH", "EAST", "WEST")
+_FULL_TYPES = sorted({w for w in TYPES if len(w) >= 5})
+
+
+def _fuzzy(word: str, choices, table: dict[str, str]) -> str | None:
+    """A long word one slip away from exactly one full directional or street type ('AVNEUE')."""
+    if len(word) < 4 or not word.isalpha():
+        return None
+    hits = {table[c] for c in choices if c[0] == word[0] and _edits(word, c, 1) <= 1}
+    if not hits and len(word) >= 7:
+        hits = {table[c] for c in choices if c[0] == word[0] and _edits(word, c, 2) <= 2}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def split_street(text: str, fuzzy: bool = False) -> Street:
+    """Split a street name into Pub 28 parts; mirrored by geocode_split() in SQL.
+
+    fuzzy (for typed input, never for reference data) also reads a misspelt leading directional
+    ('NROTH') or trailing street type ('AVNEUE', 'HIGWHAY') as one.
+    """
     toks = clean(text).split()
-    pre = suf = typ = ""
-    if len(toks) >= 2 and toks[0] in DIRS and not (len(toks) == 2 and toks[1] in TYPES):
-        pre = DIRS[toks.pop(0)]
+    pre = suf = typ = spelt = ""
+    if len(toks) >= 2 and not (len(toks) == 2 and toks[1] in TYPES):
+        d = DIRS.get(toks[0]) or (_fuzzy(toks[0], _FULL_DIRS, DIRS) if fuzzy and len(toks) >= 3 else None)
+        if d:
+            pre = d
+            spelt = toks.pop(0)
     if len(toks) >= 2 and toks[-1] in DIRS:
         suf = DIRS[toks.pop()]
-    if len(toks) >= 2 and toks[-1] in TYPES:
-        typ = TYPES[toks.pop()]
+    if len(toks) >= 2:
+        t = TYPES.get(toks[-1]) or (_fuzzy(toks[-1], _FULL_TYPES, TYPES) if fuzzy else None)
+        if t:
+            typ = t
+            toks.pop()
     name = " ".join(norm_name_word(w) for w in toks)
-    return Street(pre, name, typ, suf)
+    alt = f"{spelt} {name}" if fuzzy and len(spelt) > 2 and name else ""
+    return Street(pre, name, typ, suf, alt)
 
 
 _BLOCK_PATTERNS = [
@@ -165,20 +210,20 @@ def _parse_cached(t: str) -> tuple:
         return ("empty", None, ())
     m = _UNIT_BLOCK.match(t)
     if m:
-        return ("block", 0, (split_street(_strip_trailers(m.group(1))),))
+        return ("block", 0, (split_street(fuzzy=True, text=_strip_trailers(m.group(1))),))
     for pat in _BLOCK_PATTERNS:
         m = pat.match(t)
         if m:
             n = int(m.group(1))
             n = n * 100 if pat is _BLOCK_PATTERNS[2] else n // 100 * 100
-            return ("block", n, (split_street(_strip_trailers(m.group(2))),))
+            return ("block", n, (split_street(fuzzy=True, text=_strip_trailers(m.group(2))),))
     m = _BLOCK_RANGE.match(t)
     if m:
-        return ("block", int(m.group(1) or 0) * 100, (split_street(_strip_trailers(m.group(2))),))
+        return ("block", int(m.group(1) or 0) * 100, (split_street(fuzzy=True, text=_strip_trailers(m.group(2))),))
     parts = [p for p in _SEPARATORS.split(t) if p]
-    if len(parts) >= 2 and not parts[0][:1].isdigit():
+    if len(parts) >= 2 and not re.match(r"\d+[A-Z]?\s", parts[0]):   # not '1500 W NORTH AVE / ...'
         a, b = _strip_trailers(parts[0]), _strip_trailers(parts[1])
-        return ("intersection", None, (split_street(a), split_street(b)))
+        return ("intersection", None, (split_street(a, True), split_street(b, True)))
     t = _strip_trailers(t)
     try:
         tags, _ = usaddress.tag(t)
@@ -190,8 +235,8 @@ def _parse_cached(t: str) -> tuple:
         number, street = (m.group(1), m.group(2)) if m else ("", t)
     digits = re.match(r"\d+", number or "")
     if not digits:
-        return ("street", None, (split_street(street),))
-    return ("address", int(digits.group(0)), (split_street(street),))
+        return ("street", None, (split_street(street, True),))
+    return ("address", int(digits.group(0)), (split_street(street, True),))
 
 
 def parse(text: str) -> Query:

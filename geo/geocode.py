@@ -19,6 +19,7 @@ from geo.geocode_match import Candidate, search
 
 THRESHOLD = 0.6          # below this score an answer is "no match"
 SAME_PLACE_M = 60.0      # candidates closer than this (metres) are one answer, not a choice
+SAME_CROSSING_M = 150.0  # the same for intersections (divided roads, wide junctions)
 AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
 # The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
 # address point carries that exact number, a multiple of 100 is read as the block face.
@@ -29,7 +30,8 @@ HUNDRED_AS_BLOCK = True
 class GeocodeResult:
     lon: float | None
     lat: float | None
-    match_type: str | None      # address_point, range, intersection, block; None when no match
+    match_type: str | None      # address_point, address_interpolated (between address points), range
+                                # (centreline range), intersection, block; None when no match
     score: float                # 0..1
     normalized: str
     reason: str | None = None   # why there is no match (or why the score is low)
@@ -73,7 +75,11 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
     located.sort(key=lambda c: -c.score)
     kept: list[Candidate] = []
     for c in located:
-        if all(_metres(c, k) > SAME_PLACE_M for k in kept):
+        # Other estimates of an address already placed on the same street are not alternatives.
+        if q.kind != "intersection" and any(k.key == c.key for k in kept):
+            continue
+        same = SAME_CROSSING_M if q.kind == "intersection" else SAME_PLACE_M
+        if all(_metres(c, k) > same for k in kept):
             kept.append(c)
     results = [GeocodeResult(c.lon, c.lat, c.match_type, round(c.score, 3), _normalized(q, c)) for c in kept]
     if not results:

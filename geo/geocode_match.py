@@ -16,37 +16,55 @@ from geo.address import Query, Street
 
 OFFSET_M = 12.0   # metres from the centreline towards the buildings for interpolated numbers
 MIN_STREET_SCORE = 0.45
+SIM_TAIL = 0.8    # name similarity credited to a name that is the tail of a longer one
 
 # Score factors per match type: how much the kind of evidence itself can be trusted.
-F_POINT, F_RANGE, F_RANGE_NOPARITY, F_BLOCK, F_XTABLE, F_XNETWORK = 1.0, 0.95, 0.85, 0.92, 0.98, 0.95
+F_POINT, F_BETWEEN, F_RANGE, F_RANGE_NOPARITY, F_BLOCK, F_XTABLE, F_XNETWORK = 1.0, 0.97, 0.95, 0.85, 0.92, 0.98, 0.95
 
 SQL = """
 WITH q AS (
     SELECT * FROM unnest(%(qi)s::int[], %(kind)s::text[], %(num)s::int[], %(s0)s::int[], %(s1)s::int[])
         AS q(i, kind, num, s0, s1)
+), spec0 AS (
+    SELECT * FROM unnest(%(sid)s::int[], %(pre)s::text[], %(name)s::text[], %(typ)s::text[], %(suf)s::text[],
+                         %(alt)s::text[]) AS s0(sid, pre, name, typ, suf, alt)
 ), spec AS (
-    SELECT * FROM unnest(%(sid)s::int[], %(pre)s::text[], %(name)s::text[], %(typ)s::text[], %(suf)s::text[])
-        AS s(sid, pre, name, typ, suf)
+    -- fuzzy searches run only for names that exist nowhere as given
+    SELECT s0.*, EXISTS (SELECT 1 FROM geo_street_names e WHERE e.name IN (s0.name, s0.alt)) AS known
+    FROM spec0 s0
 ), cand AS (
     SELECT s.sid, n.key,
            1 - 0.8 * (1 - n.sim)
-             - CASE WHEN s.pre = n.predir AND s.suf = n.sufdir THEN 0
-                    WHEN s.pre || s.suf = n.predir || n.sufdir THEN 0.02
-                    WHEN s.pre || s.suf = '' THEN 0.06
-                    WHEN n.predir || n.sufdir = '' THEN 0.10
-                    ELSE 0.35 END
+             - CASE WHEN n.pre = n.predir AND s.suf = n.sufdir THEN 0
+                    WHEN n.pre || s.suf = n.predir || n.sufdir THEN 0.02
+                    WHEN n.pre || s.suf = '' THEN 0.06
+                    WHEN n.predir || n.sufdir = '' THEN 0.12
+                    ELSE 0.45 END
              - CASE WHEN s.typ = n.stype THEN 0 WHEN s.typ = '' THEN 0.04
                     WHEN n.stype = '' THEN 0.06 ELSE 0.12 END AS score
     FROM spec s CROSS JOIN LATERAL (
-        SELECT n.key, n.predir, n.stype, n.sufdir, 1.0::float8 AS sim
+        SELECT n.key, n.predir, n.stype, n.sufdir, 1.0::float8 AS sim, s.pre
         FROM geo_street_names n WHERE n.name = s.name
         UNION ALL
-        SELECT n.key, n.predir, n.stype, n.sufdir,
-               greatest(similarity(n.name, s.name),
-                        1 - levenshtein(n.name, s.name)::float8 / greatest(length(n.name), length(s.name), 1))
+        -- 'NORTH BEND RD': the spelt-out directional was part of the name
+        SELECT n.key, n.predir, n.stype, n.sufdir, 1.0::float8, ''
+        FROM geo_street_names n WHERE s.alt <> '' AND n.name = s.alt
+        UNION ALL
+        SELECT f.key, f.predir, f.stype, f.sufdir,
+               greatest(similarity(f.name, s.name),
+                        1 - levenshtein(f.name, s.name)::float8 / greatest(length(f.name), length(s.name), 1)),
+               s.pre
+        FROM (SELECT n.* FROM geo_street_names n WHERE NOT s.known AND n.name %% s.name
+              UNION
+              SELECT n.* FROM geo_street_names n
+              WHERE NOT s.known AND left(n.name, 1) = left(s.name, 1)
+                AND levenshtein_less_equal(n.name, s.name, 2) <= 2) f
+        WHERE NOT s.known AND f.name <> s.name
+        UNION ALL
+        -- a name cut at the front ('HEIGHTS AV' of LIBERTY HEIGHTS AVE, as BPD records truncate)
+        SELECT n.key, n.predir, n.stype, n.sufdir, %(sim_tail)s, s.pre
         FROM geo_street_names n
-        WHERE n.name %% s.name AND n.name <> s.name
-          AND NOT EXISTS (SELECT 1 FROM geo_street_names e WHERE e.name = s.name)
+        WHERE NOT s.known AND length(s.name) >= 4 AND n.name LIKE '%% ' || s.name
     ) n
 ), c AS (
     SELECT * FROM cand WHERE score >= %(min_score)s
@@ -54,6 +72,21 @@ WITH q AS (
     SELECT q.i, c.key, 'address_point' AS mt, a.geom, c.score * %(f_point)s AS score
     FROM q JOIN c ON c.sid = q.s0 JOIN geo_addresses a ON a.key = c.key AND a.number = q.num
     WHERE q.kind = 'address'
+), nbr AS (
+    -- Between the nearest address points of the same street and parity below and above the number
+    -- (at most 100 numbers away each, and 250 m apart): the city's own points anchor the estimate.
+    SELECT q.i, c.key, 'address_interpolated' AS mt,
+           ST_LineInterpolatePoint(ST_MakeLine(lo.geom, hi.geom),
+                                   (q.num - lo.number)::float8 / (hi.number - lo.number)) AS geom,
+           c.score * %(f_between)s AS score
+    FROM q JOIN c ON c.sid = q.s0
+    CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                        WHERE a.key = c.key AND a.number < q.num AND a.number >= q.num - 100
+                          AND a.number %% 2 = q.num %% 2 ORDER BY a.number DESC LIMIT 1) lo
+    CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                        WHERE a.key = c.key AND a.number > q.num AND a.number <= q.num + 100
+                          AND a.number %% 2 = q.num %% 2 ORDER BY a.number LIMIT 1) hi
+    WHERE q.kind = 'address' AND ST_DWithin(lo.geom::geography, hi.geom::geography, 250)
 ), rng AS (
     SELECT q.i, c.key, 'range' AS mt, r.geom,
            c.score * CASE WHEN r.parity_ok THEN %(f_range)s ELSE %(f_range_np)s END AS score
@@ -87,7 +120,7 @@ WITH q AS (
     JOIN geo_crossings x ON x.key_a = c0.key AND x.key_b = c1.key
     WHERE q.kind = 'intersection'
 ), found AS (
-    SELECT * FROM pt UNION ALL SELECT * FROM rng
+    SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM rng
     UNION ALL SELECT * FROM blk WHERE geom IS NOT NULL UNION ALL SELECT * FROM ix
 )
 SELECT i, key, mt, ST_X(geom), ST_Y(geom), score FROM found
@@ -100,7 +133,7 @@ UNION ALL
 @dataclass(slots=True)
 class Candidate:
     key: str
-    match_type: str   # address_point, range, block, intersection; 'street' = best street name only
+    match_type: str   # address_point, address_interpolated, range, block, intersection; 'street' = best name only
     lon: float | None
     lat: float | None
     score: float
@@ -122,8 +155,8 @@ def search(conn: psycopg.Connection, queries: list[Query]) -> dict[int, list[Can
     params = {
         "qi": qi, "kind": kind, "num": num, "s0": s0, "s1": s1,
         "sid": list(specs.values()), "pre": [s.predir for s in specs], "name": [s.name for s in specs],
-        "typ": [s.stype for s in specs], "suf": [s.sufdir for s in specs],
-        "min_score": MIN_STREET_SCORE, "offset": OFFSET_M, "f_point": F_POINT, "f_range": F_RANGE,
+        "typ": [s.stype for s in specs], "suf": [s.sufdir for s in specs], "alt": [s.alt_name for s in specs],
+        "min_score": MIN_STREET_SCORE, "sim_tail": SIM_TAIL, "offset": OFFSET_M, "f_point": F_POINT, "f_between": F_BETWEEN, "f_range": F_RANGE,
         "f_range_np": F_RANGE_NOPARITY, "f_block": F_BLOCK, "f_xtable": F_XTABLE, "f_xnet": F_XNETWORK,
     }
     for i, key, mt, x, y, score in conn.execute(SQL, params, prepare=True):

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.responses import JSONResponse
 
 from services import db, errors, live
+from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.proximity import router as proximity_router
 from services.ogc import ogc_app
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(live.router)
     app.include_router(tasks_router)
+    app.include_router(geocode_router)  # /api/geocode, /api/reverse
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog

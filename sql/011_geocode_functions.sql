@@ -49,17 +49,24 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WHERE g.street_id = geocode_range_point.street_id
 $$;
 
--- Middle of a block face: the point of the block's segments nearest their centroid.
+-- Middle of a block face: the point nearest the centroid of the block's segments (those numbered
+-- for the block or whose ranges overlap it), taking the longest connected group (segments within
+-- 30 m) when the data scatter the same block number along the street.
 CREATE OR REPLACE FUNCTION geocode_block_point(k text, block int) RETURNS geometry
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ST_ClosestPoint(c, ST_Centroid(c))
-    FROM (SELECT ST_Collect(s.geom) AS c
-          FROM geo_segments g JOIN streets s ON s.id = g.street_id
-          WHERE g.key = k AND NOT g.alley
-            AND (g.block_num = block
-                 OR (g.block_num IS NULL AND greatest(g.l_from, g.l_to, g.r_from, g.r_to) >= block
-                     AND least(nullif(least(g.l_from, g.l_to), 0), nullif(least(g.r_from, g.r_to), 0)) < block + 100))
-         ) q WHERE c IS NOT NULL
+    WITH segs AS (
+        SELECT s.geom, ST_Length(s.geom::geography) AS len,
+               ST_ClusterDBSCAN(ST_Transform(s.geom, 26985), 30, 1) OVER () AS grp
+        FROM geo_segments g JOIN streets s ON s.id = g.street_id
+        WHERE g.key = k AND NOT g.alley
+          AND (g.block_num = block
+               OR greatest(g.l_from, g.l_to, g.r_from, g.r_to) >= block
+                  AND least(nullif(least(g.l_from, g.l_to), 0), nullif(least(g.r_from, g.r_to), 0)) < block + 100)
+    ), best AS (
+        SELECT ST_Collect(geom) AS c FROM segs
+        WHERE grp = (SELECT grp FROM segs GROUP BY grp ORDER BY sum(len) DESC LIMIT 1)
+    )
+    SELECT ST_ClosestPoint(c, ST_Centroid(c)) FROM best WHERE c IS NOT NULL
 $$;
 
 -- Nearest address for a point: an address point within point_m metres, else the house number
