@@ -77,7 +77,7 @@ def _services(request: Request) -> dict[str, bool]:
     app = request.app
     return {"tiles": route_exists(app, "/tiles/streets/12/1171/1566.mvt"),
             "tilejson": route_exists(app, "/tiles/streets.json"),
-            "ogc": route_exists(app, "/ogc"), "geocode": route_exists(app, "/api/geocode"),
+            "ogc": route_exists(app, "/ogc/collections"), "geocode": route_exists(app, "/api/geocode"),
             "nearest": route_exists(app, "/api/nearest"), "tasks": route_exists(app, "/api/tasks"),
             "live": route_exists(app, "/api/live")}
 
@@ -95,7 +95,11 @@ def layers(request: Request) -> dict:
     with db.pool().connection() as conn:
         # min/max through the (kind, observed_at) index on each partition: cheap at any size.
         lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM events").fetchone()
+        # The initial view: the police districts (the service area box is looser than the city).
+        ext = conn.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                           "FROM (SELECT ST_Extent(geom) AS e FROM districts) s").fetchone()
     s = get_settings()
     x0, y0, x1, y1 = s.service_area
     return {"layers": out, "services": _services(request), "agency": s.agency_name, "timezone": s.timezone,
-            "service_area": [x0, y0, x1, y1], "events_time_range": {"min": lo, "max": hi}}
+            "service_area": [x0, y0, x1, y1], "extent": list(ext) if ext[0] is not None else [x0, y0, x1, y1],
+            "events_time_range": {"min": lo, "max": hi}}

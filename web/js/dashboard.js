@@ -13,6 +13,7 @@ Chart.defaults.borderColor = '#1f2b38';
 Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
 Chart.defaults.animation.duration = 300;
 Chart.defaults.maintainAspectRatio = false;
+Chart.defaults.datasets.bar.maxBarThickness = 36;
 
 const localDate = d => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 10);
 

@@ -59,7 +59,7 @@ async function start() {
   $('#agency').textContent = catalog.agency;
   setInterval(() => { $('#clock').textContent = fmtTime(new Date().toISOString()); }, 1000);
 
-  const [x0, y0, x1, y1] = catalog.service_area;
+  const [x0, y0, x1, y1] = catalog.extent || catalog.service_area;
   const map = new maplibregl.Map({
     container: 'map', bounds: [[x0, y0], [x1, y1]], fitBoundsOptions: { padding: 20 }, hash: true,
     style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0a0f15' } }] },

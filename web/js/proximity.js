@@ -6,6 +6,15 @@ import { h, $, getJSON, glyph, fmtDist, fmtEta, fmtTime, fmtAgo, destination, vi
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const DEFAULT_RANGE_M = 150; // metres: cameras with no published range (server default too)
 
+/** A stream or contact: a link when it is a URL, e-mail or phone number, else the text itself. */
+function contactLink(contact) {
+  if (!contact) return h('span.muted', 'no link');
+  if (/^(https?|rtsp):\/\//i.test(contact)) return h('a.stream', { href: contact, target: '_blank', rel: 'noopener' }, 'Contact ↗');
+  if (/^[^\s@]+@[^\s@]+$/.test(contact)) return h('a.stream', { href: `mailto:${contact}` }, 'E-mail');
+  if (/^\+?[\d() .-]{7,}$/.test(contact)) return h('a.stream', { href: `tel:${contact.replace(/[^\d+]/g, '')}` }, contact);
+  return h('span.contact', { title: 'contact' }, contact);
+}
+
 export class ProximityPanel {
   constructor({ map, catalog, root, onTask, kindInfo }) {
     Object.assign(this, { map, catalog, root, onTask, kindInfo });
@@ -78,7 +87,7 @@ export class ProximityPanel {
           t.id != null ? h('p.dh-id', `${t.kind || 'event'} #${t.id}`) : null),
         h('button.icon-btn', { type: 'button', 'aria-label': 'Close panel', title: 'Close (Esc)', onclick: () => this.close() }, '✕')),
       h('div.detail-actions',
-        h('button#task-btn.primary', { type: 'button', onclick: () => this.onTask(t) }, t.id != null ? '＋ Task for this incident' : '＋ Task here'),
+        h('button#task-btn.primary', { type: 'button', onclick: () => this.onTask(t) }, t.id != null ? '+ Task for this incident' : '+ Task here'),
         h('button', { type: 'button', onclick: () => this.map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(this.map.getZoom(), 16) }) }, 'Zoom to'),
         h('button', { type: 'button', title: 'Fit the cameras and units found', onclick: () => this.fitAll() }, 'Show all')),
       h('div#detail-body', h('p.loading', 'Finding cameras and units…')));
@@ -86,7 +95,7 @@ export class ProximityPanel {
     this.root.dataset.target = t.id != null ? String(t.id) : `${t.lon.toFixed(5)},${t.lat.toFixed(5)}`;
   }
 
-  setBody(...els) { $('#detail-body', this.root).replaceChildren(...els); }
+  setBody(...els) { $('#detail-body', this.root).replaceChildren(...els.filter(Boolean)); }
 
   drawLocation(t) {
     this.map.getSource('prox')?.setData(EMPTY);
@@ -147,7 +156,7 @@ export class ProximityPanel {
 
   cameraItem(c) {
     const link = c.stream_url ? h('a.stream', { href: c.stream_url, target: '_blank', rel: 'noopener' }, 'Stream ↗')
-      : (c.contact ? h('a.stream', { href: /^[\d+() -]+$/.test(c.contact) ? `tel:${c.contact}` : (c.contact.includes('@') ? `mailto:${c.contact}` : c.contact) }, 'Contact') : h('span.muted', 'no link'));
+      : contactLink(c.contact);
     return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location),
       onmouseenter: () => this.highlight(c.id), onmouseleave: () => this.highlight(null) },
       h('span.sees', { title: c.sees_location ? 'the location is inside its view cone' : 'nearby, but not looking at it' }, c.sees_location ? '◉ sees' : '○'),
@@ -169,7 +178,10 @@ export class ProximityPanel {
     const info = this.kindInfo(r.kind);
     const badge = h('span.kind-badge.sm', glyph(info.icon, info.title));
     badge.style.setProperty('--c', info.color);
-    return h('li.recent', badge,
+    const open = r.lon != null ? () => this.open({ id: r.id, kind: r.kind, event_type: r.type || r.event_type, address: r.address,
+      observed_at: r.observed_at, priority: r.priority, lon: r.lon, lat: r.lat }) : null;
+    return h('li.recent', { tabindex: open ? '0' : null, role: open ? 'button' : null, onclick: open,
+      onkeydown: open ? e => { if (e.key === 'Enter') open(); } : null }, badge,
       h('span.pl-main', h('span.pl-title', r.event_type || r.type || r.plate || info.title),
         h('span.pl-sub', [r.address, r.observed_at ? fmtAgo(r.observed_at) : null].filter(Boolean).join(' · '))),
       h('span.pl-num', fmtDist(r.distance_m)));
