@@ -211,8 +211,41 @@ def is_loaded(conn: psycopg.Connection) -> bool:
 
 
 def refresh_lookups(conn: psycopg.Connection) -> None:
+    """Rebuild what ingest uses to assign district and beat (after any reference load)."""
     conn.execute("REFRESH MATERIALIZED VIEW district_parts")
     conn.execute("REFRESH MATERIALIZED VIEW beat_parts")
+    _fill_h3_area(conn)
+
+
+def _fill_h3_area(conn: psycopg.Connection) -> None:
+    """Res-9 cells over the service area with the district/beat that covers each whole cell.
+    Hexagons are grown by ~1 m (1e-5 degrees) first, so a point H3 puts in the cell is inside."""
+    import h3
+
+    from geo import h3cells
+    row = conn.execute("SELECT ST_AsBinary(ST_Union(geom)) FROM service_area").fetchone()
+    with conn.transaction():
+        conn.execute("TRUNCATE h3_area")
+        if not row or row[0] is None:
+            return
+        area = shapely.from_wkb(row[0]).buffer(0.003)
+        cells = [h3.str_to_int(c) for c in h3.geo_to_cells(area, 9)]
+        conn.execute("CREATE TEMP TABLE h3_area_stage (cell bigint, geom geometry) ON COMMIT DROP")
+        _copy(conn, "h3_area_stage", ["cell", "geom"],
+              ((c, ewkb(h3cells.boundary(c).buffer(1e-5))) for c in cells))
+        conn.execute("CREATE INDEX ON h3_area_stage USING gist (geom)")
+        conn.execute("""
+            INSERT INTO h3_area (cell, district, beat)
+            SELECT s.cell,
+                   (SELECT CASE WHEN count(DISTINCT p.name) = 1 AND ST_Covers(ST_Union(p.geom), s.geom)
+                                THEN min(p.name) END
+                    FROM district_parts p WHERE ST_Intersects(p.geom, s.geom)),
+                   (SELECT CASE WHEN count(DISTINCT p.id) = 1 AND ST_Covers(ST_Union(p.geom), s.geom)
+                                THEN min(p.id) END
+                    FROM beat_parts p WHERE ST_Intersects(p.geom, s.geom))
+            FROM h3_area_stage s""")
+        conn.execute("DELETE FROM h3_area WHERE district IS NULL AND beat IS NULL")
+    conn.execute("ANALYZE h3_area")
 
 
 def load(conn: psycopg.Connection, force: bool = False) -> str:

@@ -302,3 +302,27 @@ def test_cli_ingest_file(tmp_path, database_url):
     bad = subprocess.run([sys.executable, "-m", "services.cli", "ingest", str(f), "--feed", "nope"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "unknown feed" in bad.stderr
+
+
+def test_beat_assignment_agrees_with_shapely(client, conn):
+    """Random points, many near beat edges: the H3 fast path and the exact test give shapely's answer."""
+    import random
+    beats = [(b, shapely.from_wkb(g)) for b, g in conn.execute("SELECT id, ST_AsBinary(geom) FROM beats")]
+    rnd = random.Random(5)
+    rows = []
+    for i in range(400):
+        b, g = beats[rnd.randrange(len(beats))]
+        edge = g.boundary.interpolate(rnd.random(), normalized=True)
+        rows.append({"id": uid("beat"), "observed_at": "2026-11-01T10:00:00Z", "type": "X",
+                     "lon": edge.x + rnd.uniform(-0.0004, 0.0004), "lat": edge.y + rnd.uniform(-0.0004, 0.0004)})
+    assert post(client, "cad", rows).json()["accepted"] == 400
+    got = dict(conn.execute("SELECT feed_id, beat FROM events WHERE feed_id = ANY(%s)", ([r["id"] for r in rows],)))
+    wrong = 0
+    for r in rows:
+        p = shapely.Point(r["lon"], r["lat"])
+        inside = [b for b, g in beats if g.covers(p)]
+        if len(inside) == 1 and got[r["id"]] != inside[0]:
+            wrong += 1
+        if not inside and got[r["id"]] is not None:
+            wrong += 1
+    assert wrong == 0

@@ -190,10 +190,14 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
         INSERT INTO events (id, feed, feed_id, kind, observed_at, batch_id, geom, loc_method, loc_score,
                             address, h3_r7, h3_r8, h3_r9, h3_r10, district, beat, type, priority, plate, attrs)
         SELECT k.id, f.feed, f.feed_id, f.kind, f.observed_at, %s, f.geom, f.loc_method, f.loc_score,
-               f.address, f.h3_r7, f.h3_r8, f.h3_r9, f.h3_r10, d.name, b.id, f.type, f.priority, f.plate, f.attrs
+               f.address, f.h3_r7, f.h3_r8, f.h3_r9, f.h3_r10, COALESCE(a.district, d.name), COALESCE(a.beat, b.id),
+               f.type, f.priority, f.plate, f.attrs
         FROM k JOIN firsts f USING (feed, feed_id)
-        LEFT JOIN LATERAL (SELECT name FROM district_parts p WHERE ST_Intersects(p.geom, f.geom) LIMIT 1) d ON true
-        LEFT JOIN LATERAL (SELECT id FROM beat_parts p WHERE ST_Intersects(p.geom, f.geom) LIMIT 1) b ON true
+        LEFT JOIN h3_area a ON a.cell = f.h3_r9  -- whole cell inside one district/beat: no polygon test
+        LEFT JOIN LATERAL (SELECT name FROM district_parts p
+                           WHERE a.district IS NULL AND ST_Intersects(p.geom, f.geom) LIMIT 1) d ON true
+        LEFT JOIN LATERAL (SELECT id FROM beat_parts p
+                           WHERE a.beat IS NULL AND ST_Intersects(p.geom, f.geom) LIMIT 1) b ON true
         """, (batch,))
     res.accepted = cur.rowcount
     res.duplicates = len(events) - res.accepted
