@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -151,6 +152,26 @@ def test_features_render_and_agree_with_sql(page, app, conn):
     assert got["streets"] > 0
     assert sql_cams and got["cameras"] and set(got["cameras"]) <= sql_cams
     assert sql_inc and got["incidents"] and set(got["incidents"]) <= sql_inc
+
+    # A replayed past window: the tile URLs carry it as datetime=start/end, and what renders is inside it.
+    page.page.click("button[data-win='1y']")
+    page.page.fill("#replay", "470")
+    page.page.wait_for_function("document.body.dataset.live === 'false' && "
+                                "!window.rtccMap.getSource('cat:cad_incidents').tiles[0].includes('%2F..')"
+                                "&& !window.rtccMap.getSource('cat:cad_incidents').tiles[0].includes('/..')")
+    url = page.page.evaluate("window.rtccMap.getSource('cat:cad_incidents').tiles[0]")
+    lo, hi = (datetime.fromisoformat(t.replace("Z", "+00:00"))
+              for t in parse_qs(urlsplit(url).query)["datetime"][0].split("/"))
+    assert timedelta(days=364) < hi - lo < timedelta(days=366) and hi < datetime.now(timezone.utc) - timedelta(days=30)
+    assert "datetime" not in page.page.evaluate("window.rtccMap.getSource('cat:streets').tiles[0]")
+    page.idle()
+    seen = page.page.evaluate("window.rtccMap.queryRenderedFeatures({layers: ['cat:cad_incidents']})"
+                              ".map(f => f.properties.observed_at)")
+    n_sql = conn.execute("SELECT count(*) FROM events WHERE kind = 'cad_incident' AND observed_at BETWEEN %s AND %s "
+                         "AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", (lo, hi, *box)).fetchone()[0]
+    assert (len(seen) > 0) == (n_sql > 0)
+    for t in seen:
+        assert lo <= datetime.fromisoformat(t.replace("Z", "+00:00")) <= hi
     assert page.errors == []
 
 

@@ -87,6 +87,7 @@ async function start() {
     panel.open(t, { auto });
   };
 
+  window.rtcc = { map, layers, panel, taskForm, catalog, select };
   map.on('load', async () => {
     addOverlays(map);
     live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
@@ -97,6 +98,7 @@ async function start() {
       layers.setDatetime(w.datetime); live.applyFilter(w.live);
     });
     layers.datetime = tw.current().datetime;
+    window.rtcc.timeWindow = tw;
     buildLayerPanel($('#layer-list'), catalog, layers, map);
     $('#layer-list').addEventListener('change', () => live.applyFilter(tw.live));
     await layers.addAll('prox-cones');
@@ -130,7 +132,6 @@ async function start() {
     });
   }
   window.addEventListener('resize', () => map.resize());
-  window.rtcc = { map, layers, panel, taskForm, catalog, select };
 }
 
 start();
