@@ -122,6 +122,9 @@ def _locate(conn, events: list[Event], res: IngestResult, raw_rejects, rows) -> 
     if cam_ids:
         cams = {r[0]: (r[1], r[2]) for r in conn.execute(
             "SELECT id, ST_X(geom), ST_Y(geom) FROM cameras WHERE id = ANY(%s)", (list(cam_ids),))}
+    # Address-only events are geocoded in one set-based call for the whole batch.
+    to_geocode = [e for e in events if e.lon is None and e.kind != "alpr_read"]
+    found = dict(zip(map(id, to_geocode), geocoder.geocode_many(conn, [e.address for e in to_geocode])))
     out = []
     for e in events:
         if e.lon is not None:
@@ -137,7 +140,7 @@ def _locate(conn, events: list[Event], res: IngestResult, raw_rejects, rows) -> 
             e.lon, e.lat, e.loc_method, e.loc_score = pos[0], pos[1], "camera", 1.0
             out.append(e)
             continue
-        g = geocoder.geocode_best(conn, e.address)
+        g = found[id(e)]
         if g.ok:
             e.lon, e.lat, e.loc_method, e.loc_score = g.lon, g.lat, "geocoded", g.score
             e.attrs["geocode"] = {"match_type": g.match_type, "normalized": g.normalized}

@@ -1,0 +1,261 @@
+"""Geocoder against the demo city in PostGIS: each match type, typos, no-match, reverse, API, ingest.
+
+Expected positions come from the reference tables themselves (address points, segments, named
+intersections) and are checked with pyproj/shapely in EPSG:26985 (metres), not from the geocoder.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+
+import psycopg
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geo import geocode as G
+from geo.address import split_street
+from services.settings import get_settings
+
+_TO_M = Transformer.from_crs(4326, 26985, always_xy=True)
+
+
+def metric(lon: float, lat: float) -> shapely.Point:
+    return shapely.Point(*_TO_M.transform(lon, lat))
+
+
+def metric_line(wkt: str) -> shapely.LineString:
+    g = shapely.from_wkt(wkt)
+    return shapely.LineString([_TO_M.transform(x, y) for x, y in g.coords])
+
+
+def dist_m(r: G.GeocodeResult, lon: float, lat: float) -> float:
+    return metric(r.lon, r.lat).distance(metric(lon, lat))
+
+
+class _Rollback(Exception):
+    pass
+
+
+def test_sql_and_python_normalise_reference_names_alike(conn):
+    names = [r[0] for r in conn.execute(
+        "SELECT DISTINCT street FROM addresses UNION "
+        "SELECT DISTINCT btrim(unnest(string_to_array(name, ' & '))) FROM intersections")]
+    sql = dict(conn.execute(
+        "SELECT n, geocode_key(p.predir, p.name, p.stype, p.sufdir) FROM unnest(%s::text[]) n, "
+        "LATERAL geocode_split(n) p", (names,)).fetchall())
+    differ = [(n, split_street(n).key, sql[n]) for n in names if split_street(n).key != sql[n]]
+    assert len(names) > 4000 and differ == []
+
+
+def test_address_points_match_exactly(conn):
+    rows = conn.execute("SELECT number, street, ST_X(geom), ST_Y(geom) FROM addresses "
+                        "ORDER BY md5(id) LIMIT 25").fetchall()
+    for number, street, x, y in rows:
+        r = G.geocode_best(conn, f"{number} {street}")
+        assert r.ok and r.match_type == "address_point" and r.score == 1.0, (number, street, r)
+        assert dist_m(r, x, y) < 0.5
+
+
+def _range_cases(conn, limit=8):
+    """Segments of streets without address points, opposite parity on each side, unique number."""
+    return conn.execute("""
+        SELECT g.key, g.l_from, g.l_to, g.r_from, g.r_to, ST_AsText(s.geom)
+        FROM geo_segments g JOIN streets s ON s.id = g.street_id
+        WHERE NOT g.alley AND g.l_to - g.l_from >= 20 AND g.r_to - g.r_from >= 20
+          AND g.l_from %% 2 = 1 AND g.l_to %% 2 = 1 AND g.r_from %% 2 = 0 AND g.r_to %% 2 = 0
+          AND g.key ~ '^[NSEW] ' AND ST_Length(s.geom::geography) > 60
+          AND NOT EXISTS (SELECT 1 FROM geo_addresses a WHERE a.key = g.key)
+          AND NOT EXISTS (SELECT 1 FROM geo_segments o WHERE o.key = g.key AND o.street_id <> g.street_id
+                          AND greatest(o.l_from, o.l_to, o.r_from, o.r_to) >= least(g.l_from, g.r_from)
+                          AND least(o.l_from, o.r_from) <= greatest(g.l_to, g.r_to))
+        ORDER BY md5(g.key) LIMIT %s""", (limit,)).fetchall()
+
+
+def _side(line: shapely.LineString, p: shapely.Point) -> int:
+    """+1 left of the digitised direction, -1 right (cross product at the nearest point)."""
+    t = line.project(p)
+    a, b = line.interpolate(max(t - 1, 0)), line.interpolate(min(t + 1, line.length))
+    cross = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
+    return 1 if cross > 0 else -1
+
+
+def test_range_interpolation_side_parity_and_offset(conn):
+    cases = _range_cases(conn)
+    assert len(cases) >= 5
+    for key, lf, lt, rf, rt, wkt in cases:
+        line = metric_line(wkt)
+        for number, side, f, t in ((lf + 2 * ((lt - lf) // 4), 1, lf, lt), (rf + 2 * ((rt - rf) // 4), -1, rf, rt)):
+            r = G.geocode_best(conn, f"{number} {key}")
+            assert r.ok and r.match_type == "range", (number, key, r)
+            p = metric(r.lon, r.lat)
+            assert 5 <= line.distance(p) <= 20                      # offset from the centreline
+            assert _side(line, p) == side, (number, key)            # odd left, even right here
+            expected = (number - f) / (t - f)
+            assert abs(line.project(p, normalized=True) - expected) < 0.1
+
+
+def test_interpolates_between_neighbouring_address_points(conn):
+    lo_num, hi_num, num, key, lo_x, lo_y, hi_x, hi_y, street = conn.execute("""
+        SELECT lo.number, hi.number, m.number, m.key, ST_X(lo.geom), ST_Y(lo.geom), ST_X(hi.geom),
+               ST_Y(hi.geom), a.street
+        FROM geo_addresses m JOIN addresses a ON a.id = m.id,
+        LATERAL (SELECT * FROM geo_addresses x WHERE x.key = m.key AND x.number < m.number
+                 AND x.number >= m.number - 100 AND x.number % 2 = m.number % 2 ORDER BY x.number DESC LIMIT 1) lo,
+        LATERAL (SELECT * FROM geo_addresses x WHERE x.key = m.key AND x.number > m.number
+                 AND x.number <= m.number + 100 AND x.number % 2 = m.number % 2 ORDER BY x.number LIMIT 1) hi
+        WHERE m.number % 100 <> 0 AND ST_Distance(lo.geom::geography, hi.geom::geography) BETWEEN 20 AND 200
+        ORDER BY md5(m.id) LIMIT 1""").fetchone()
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM addresses WHERE number = %s AND street = %s", (num, street))
+            r = G.geocode_best(conn, f"{num} {street}")
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert r.ok and r.match_type == "address_interpolated"
+    seg = shapely.LineString([metric(lo_x, lo_y), metric(hi_x, hi_y)])
+    p = metric(r.lon, r.lat)
+    assert seg.distance(p) < 0.5
+    assert abs(seg.project(p, normalized=True) - (num - lo_num) / (hi_num - lo_num)) < 0.01
+
+
+def test_intersection_from_the_table_in_every_form(conn):
+    iid, name, x, y = conn.execute(
+        "SELECT id, name, ST_X(geom), ST_Y(geom) FROM intersections WHERE name ~ '^[NSEW] [A-Z ]+ (ST|AVE) & [NSEW] [A-Z ]+ (ST|AVE)$' "
+        "ORDER BY md5(id::text) LIMIT 1").fetchone()
+    a, b = name.split(" & ")
+    for text in (f"{a} & {b}", f"{b} and {a}", f"{a} / {b}", f"{a.lower()} at {b.lower()}"):
+        r = G.geocode_best(conn, text)
+        assert r.ok and r.match_type == "intersection", (text, r)
+        assert dist_m(r, x, y) < 60, text
+
+
+def test_intersection_from_the_street_network_when_not_in_the_table(conn):
+    """Withhold named intersections: the crossing of the two centrelines must still be found."""
+    rows = conn.execute(
+        "SELECT id, name, ST_X(geom), ST_Y(geom) FROM intersections i WHERE name ~ '^[A-Z0-9 ]+ (ST|AVE|ROAD) & [A-Z0-9 ]+ (ST|AVE|ROAD)$' "
+        "AND EXISTS (SELECT 1 FROM geo_crossings c JOIN geo_intersection_parts p ON p.intersection_id = i.id "
+        "            AND p.key = c.key_a) ORDER BY md5(id::text) LIMIT 10").fetchall()
+    results = []
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM intersections WHERE id = ANY(%s)", ([r[0] for r in rows],))
+            results = G.geocode_many(conn, [r[1] for r in rows])
+            raise _Rollback
+    except _Rollback:
+        pass
+    near = [r.ok and r.match_type == "intersection" and dist_m(r, x, y) < 40 for r, (_, _, x, y) in zip(results, rows)]
+    assert sum(near) >= 8, list(zip([r[1] for r in rows], results))
+
+
+def test_block_forms_agree_and_lie_on_the_block(conn):
+    forms = ["1500 blk W North Av", "15XX W NORTH AVE", "015XX W NORTH AVE", "1500 block of West North Avenue",
+             "1500-1599 W North Ave"]
+    res = G.geocode_many(conn, forms)
+    assert all(r.ok and r.match_type == "block" for r in res), res
+    assert max(dist_m(r, res[0].lon, res[0].lat) for r in res) < 0.5
+    d = conn.execute("SELECT ST_Distance(ST_Collect(geom)::geography, ST_Point(%s, %s, 4326)::geography) FROM streets "
+                     "WHERE fullname = 'W NORTH AVE' AND block_num = 1500", (res[0].lon, res[0].lat)).fetchone()[0]
+    assert d < 1.0
+
+
+def test_police_hundred_form_is_the_block(conn):
+    a, b = G.geocode_many(conn, ["600 N LUZERNE AV", "600 blk N Luzerne Ave"])
+    assert a.ok and a.match_type == "block" and dist_m(a, b.lon, b.lat) < 0.5
+    zero = G.geocode_best(conn, "UNIT BLK S STOCKTON ST")
+    assert zero.ok and dist_m(zero, *_xy(G.geocode_best(conn, "0 S STOCKTON ST"))) < 0.5
+
+
+def _xy(r):
+    return r.lon, r.lat
+
+
+def test_typo_scores_lower_but_lands_on_the_same_street(conn):
+    good, typo = G.geocode_many(conn, ["2301 E MONUMENT ST", "2301 E MONUMNET ST"])
+    assert good.ok and typo.ok and typo.score < good.score
+    assert typo.normalized == good.normalized and dist_m(typo, good.lon, good.lat) < 0.5
+    wild = G.geocode_best(conn, "2301 E MXNXMXNT ST")
+    assert not wild.ok
+
+
+def test_missing_directional_that_is_ambiguous_is_no_match(conn):
+    both = conn.execute("""
+        SELECT count(DISTINCT key) FROM geo_segments WHERE key IN ('E PRATT ST', 'W PRATT ST')
+          AND (750 BETWEEN least(l_from, l_to) AND greatest(l_from, l_to)
+            OR 750 BETWEEN least(r_from, r_to) AND greatest(r_from, r_to))""").fetchone()[0]
+    assert both == 2
+    r = G.geocode_best(conn, "751 PRATT ST")
+    assert not r.ok and r.reason.startswith("ambiguous")
+    assert G.geocode_best(conn, "751 W PRATT ST").ok
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("123 NOWHERE LN", "not found"),
+    ("99999 W NORTH AVE", "not found"),
+    ("W NORTH AVE", "no house number"),
+    ("", "empty"),
+    ("ZZZQ AVE & XXYYQ ST", "no crossing"),
+])
+def test_no_match_carries_a_reason(conn, text, reason):
+    r = G.geocode_best(conn, text)
+    assert not r.ok and r.lon is None and reason in r.reason
+    assert G.geocode(conn, text) == []
+
+
+def test_geocode_many_equals_one_by_one(conn):
+    texts = ["1500 blk W North Av", "N Charles St & E 25th St", "2300 E MONUMENT ST APT 2", "nowhere",
+             "600 N LUZERNE AV", "", "2301 E MONUMNET ST", "751 PRATT ST"]
+    assert G.geocode_many(conn, texts) == [G.geocode_best(conn, t) for t in texts]
+
+
+def test_reverse_finds_the_address_point_and_the_block_face(conn):
+    number, street, x, y, key = conn.execute(
+        "SELECT a.number, a.street, ST_X(a.geom), ST_Y(a.geom), g.key FROM addresses a JOIN geo_addresses g "
+        "USING (id) ORDER BY md5(a.id) LIMIT 1").fetchone()
+    r = G.reverse(conn, x + 0.00002, y)
+    assert r.match_type == "address_point" and r.normalized == f"{number} {key}" and r.distance_m < 5
+    key, lf, lt, rf, rt, wkt = _range_cases(conn, 1)[0]
+    mid = shapely.from_wkt(wkt).interpolate(0.5, normalized=True)
+    r = G.reverse(conn, mid.x, mid.y)
+    number = int(r.normalized.split()[0])
+    assert r.match_type == "range" and r.normalized.endswith(key)
+    assert min(lf, rf) <= number <= max(lt, rt) and r.distance_m < 1
+
+
+def test_api(client):
+    assert client.get("/api/geocode", params={"q": ""}).status_code == 422
+    assert client.get("/api/geocode", params={"q": "   "}).status_code == 422
+    assert client.get("/api/geocode").status_code == 422
+    r = client.get("/api/geocode", params={"q": "123 NOWHERE LN"})
+    assert r.status_code == 200 and r.json() == []
+    r = client.get("/api/geocode", params={"q": "1500 blk W North Av", "limit": 3})
+    best = r.json()[0]
+    assert best["match_type"] == "block" and best["score"] >= G.THRESHOLD and -77 < best["lon"] < -76
+    r = client.post("/api/geocode", json=["600 N LUZERNE AV", "", "nowhere at all"])
+    body = r.json()
+    assert r.status_code == 200 and len(body) == 3 and body[0]["lon"] and body[1]["reason"] == "empty address"
+    assert client.post("/api/geocode", json={"q": "x"}).status_code == 422
+    r = client.get("/api/reverse", params={"lon": body[0]["lon"], "lat": body[0]["lat"]})
+    assert r.status_code == 200 and "LUZERNE" in r.json()["normalized"]
+    assert client.get("/api/reverse", params={"lon": 200, "lat": 39.3}).status_code == 422
+
+
+def test_demo_address_only_arrests_go_through_the_geocoder(conn):
+    """The demo's arrests without coordinates are placed by ingest exactly as geocode_many decides."""
+    path = get_settings().data_dir / "arrests_weapons_2025.csv.gz"
+    with gzip.open(path, "rt", newline="") as f:
+        only_text = {r["incident_id"]: r["incident_location"] or r["arrest_location"] for r in csv.DictReader(f)
+                     if not r["lat"] and (r["incident_location"] or r["arrest_location"]).strip()}
+    rows = conn.execute(
+        "SELECT e.feed_id, e.loc_method, ST_X(e.geom), ST_Y(e.geom), ST_Within(e.geom, s.geom) "
+        "FROM events e, service_area s WHERE e.feed = 'cad' AND e.feed_id = ANY(%s)", (list(only_text),)).fetchall()
+    assert len(rows) == len(only_text) > 20
+    expected = G.geocode_many(conn, [only_text[r[0]] for r in rows])
+    for (fid, method, x, y, inside), g in zip(rows, expected):
+        assert method == ("geocoded" if g.ok else "failed"), (only_text[fid], g)
+        if g.ok:
+            assert inside and abs(x - g.lon) < 1e-9 and abs(y - g.lat) < 1e-9
+        else:
+            assert g.reason  # e.g. '400 BROADWAY ST': both N and S BROADWAY have a 400 block
+    assert sum(g.ok for g in expected) >= len(rows) // 3
