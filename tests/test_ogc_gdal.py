@@ -37,11 +37,14 @@ def events_of_every_feed(database_url):
         ingest_rows(c, "alpr", rows("a", 80, plate=lambda i: f"ABC{i:04d}", state="MD"), origin="test")
 
 
-def ogr2ogr(server_url: str, tmp_path, layer: str, *args: str) -> tuple[int, str]:
-    """Copy one collection to a GeoPackage; (features written, GDAL debug log)."""
+def ogr2ogr(server_url: str, tmp_path, layer: str, *args: str, query: str = "") -> tuple[int, str]:
+    """Copy one collection to a GeoPackage; (features written, GDAL debug log).
+
+    `query` is added by GDAL to every request it makes (its URL ?user-query-parameters)."""
     out = tmp_path / f"{layer}.gpkg"
     out.unlink(missing_ok=True)
-    p = subprocess.run(["ogr2ogr", "--debug", "on", "-f", "GPKG", str(out), f"OAPIF:{server_url}/ogc", layer,
+    src = f"OAPIF:{server_url}/ogc/collections/{layer}?{query}" if query else f"OAPIF:{server_url}/ogc"
+    p = subprocess.run(["ogr2ogr", "--debug", "on", "-f", "GPKG", str(out), src, layer,
                         "-oo", "PAGE_SIZE=10000", "-nln", layer, *args],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -87,6 +90,12 @@ def test_ogr2ogr_datetime_interval(server_url, conn, tmp_path, layer):
     n, log = ogr2ogr(server_url, tmp_path, layer, "-where", f"{t} >= '{a}' AND {t} < '{b}'")
     assert n == sql_count(conn, layer, f'"{t}" >= %s AND "{t}" < %s', (a, b))
     assert "filter=" in log and "filter-lang=cql-text" in log  # sent to the server as CQL text
+    # the OGC datetime parameter itself, an interval and an open end, on every request GDAL makes
+    n, log = ogr2ogr(server_url, tmp_path, layer, query=f"datetime={a}/{b}")
+    assert n == sql_count(conn, layer, f'"{t}" >= %s AND "{t}" <= %s', (a, b))
+    n, log = ogr2ogr(server_url, tmp_path, layer, query=f"datetime=../{b}")
+    assert n == sql_count(conn, layer, f'"{t}" <= %s', (b,))
+    assert f"datetime=../{b}" in log
 
 
 @pytest.mark.parametrize("layer,where", [
