@@ -258,7 +258,9 @@ def main() -> None:
     from geo.geocode import THRESHOLD, geocode_many
     with psycopg.connect(url, autocommit=True) as conn:
         sets = eval_sets(conn, args.data, args.n, args.seed)
-        print(f"database {BENCH_DB}: held-out address points and intersections deleted; threshold {THRESHOLD}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"database {BENCH_DB}: held-out address points and intersections deleted; threshold {THRESHOLD}; "
+              f"load average {load} on {os.cpu_count()} CPUs")
         evaluate(conn, sets, geocode_many, THRESHOLD)
         mixed = [t for items in sets.values() for t, _, _ in items]
         random.Random(args.seed).shuffle(mixed)

@@ -23,7 +23,7 @@ SAME_CROSSING_M = 150.0  # the same for intersections (divided roads, wide junct
 AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
 # The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
 # address point carries that exact number, a multiple of 100 is read as the block face.
-HUNDRED_AS_BLOCK = True
+HUNDRED_AS_BLOCK: bool | str = True  # or "fallback": block only when no house-number match
 
 
 @dataclass(slots=True)
@@ -66,7 +66,10 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
     located = [c for c in cands if c.lon is not None]
     if q.kind == "address":
         keys_with_point = {c.key for c in located if c.match_type == "address_point"}
-        if q.hundred and HUNDRED_AS_BLOCK:
+        if q.hundred and HUNDRED_AS_BLOCK == "fallback":
+            keys_with_house = {c.key for c in located if c.match_type != "block"}
+            located = [c for c in located if not (c.match_type == "block" and c.key in keys_with_house)]
+        elif q.hundred and HUNDRED_AS_BLOCK:
             keys_with_block = {c.key for c in located if c.match_type == "block"}
             located = [c for c in located if not (c.match_type == "range" and c.key in keys_with_block)]
         else:

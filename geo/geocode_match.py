@@ -19,7 +19,8 @@ MIN_STREET_SCORE = 0.45
 SIM_TAIL = 0.8    # name similarity credited to a name that is the tail of a longer one
 
 # Score factors per match type: how much the kind of evidence itself can be trusted.
-F_POINT, F_BETWEEN, F_RANGE, F_RANGE_NOPARITY, F_BLOCK, F_XTABLE, F_XNETWORK = 1.0, 0.97, 0.95, 0.85, 0.92, 0.98, 0.95
+F_POINT, F_BETWEEN, F_RANGE, F_RANGE_NOPARITY, F_BLOCK = 1.0, 0.97, 0.95, 0.85, 0.92
+F_XTABLE, F_XTABLE_MULTI, F_XNETWORK = 0.98, 0.93, 0.95
 
 SQL = """
 WITH q AS (
@@ -73,19 +74,20 @@ WITH q AS (
     FROM q JOIN c ON c.sid = q.s0 JOIN geo_addresses a ON a.key = c.key AND a.number = q.num
     WHERE q.kind = 'address'
 ), nbr AS (
-    -- Between the nearest address points of the same street and parity below and above the number
-    -- (at most 100 numbers away each, and 250 m apart): the city's own points anchor the estimate.
+    -- Between the nearest address points of the same street below and above the number (same
+    -- parity first, at most 200 numbers away each, and 250 m apart): the city's own points anchor
+    -- the estimate.
     SELECT q.i, c.key, 'address_interpolated' AS mt,
            ST_LineInterpolatePoint(ST_MakeLine(lo.geom, hi.geom),
                                    (q.num - lo.number)::float8 / (hi.number - lo.number)) AS geom,
            c.score * %(f_between)s AS score
     FROM q JOIN c ON c.sid = q.s0
     CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
-                        WHERE a.key = c.key AND a.number < q.num AND a.number >= q.num - 100
-                          AND a.number %% 2 = q.num %% 2 ORDER BY a.number DESC LIMIT 1) lo
+                        WHERE a.key = c.key AND a.number < q.num AND a.number >= q.num - 200
+                        ORDER BY (a.number %% 2 = q.num %% 2) DESC, a.number DESC LIMIT 1) lo
     CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
-                        WHERE a.key = c.key AND a.number > q.num AND a.number <= q.num + 100
-                          AND a.number %% 2 = q.num %% 2 ORDER BY a.number LIMIT 1) hi
+                        WHERE a.key = c.key AND a.number > q.num AND a.number <= q.num + 200
+                        ORDER BY (a.number %% 2 = q.num %% 2) DESC, a.number LIMIT 1) hi
     WHERE q.kind = 'address' AND ST_DWithin(lo.geom::geography, hi.geom::geography, 250)
 ), rng AS (
     SELECT q.i, c.key, 'range' AS mt, r.geom,
@@ -106,8 +108,12 @@ WITH q AS (
     FROM q JOIN c ON c.sid = q.s0
     WHERE q.kind = 'block' OR (q.kind = 'address' AND q.num %% 100 = 0)
 ), ix AS (
+    -- a named junction of more streets than these two is a nearby, bigger junction more often
+    -- than this crossing: the network's crossing is preferred then
     SELECT q.i, c0.key || ' & ' || c1.key AS key, 'intersection' AS mt, x.geom,
-           (c0.score + c1.score - 1) * %(f_xtable)s AS score
+           (c0.score + c1.score - 1) * CASE WHEN (SELECT count(*) FROM geo_intersection_parts o
+                                                  WHERE o.intersection_id = x.id) <= 2
+                                            THEN %(f_xtable)s ELSE %(f_xtable_multi)s END AS score
     FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
     JOIN geo_intersection_parts p0 ON p0.key = c0.key
     JOIN geo_intersection_parts p1 ON p1.intersection_id = p0.intersection_id AND p1.key = c1.key
@@ -157,7 +163,7 @@ def search(conn: psycopg.Connection, queries: list[Query]) -> dict[int, list[Can
         "sid": list(specs.values()), "pre": [s.predir for s in specs], "name": [s.name for s in specs],
         "typ": [s.stype for s in specs], "suf": [s.sufdir for s in specs], "alt": [s.alt_name for s in specs],
         "min_score": MIN_STREET_SCORE, "sim_tail": SIM_TAIL, "offset": OFFSET_M, "f_point": F_POINT, "f_between": F_BETWEEN, "f_range": F_RANGE,
-        "f_range_np": F_RANGE_NOPARITY, "f_block": F_BLOCK, "f_xtable": F_XTABLE, "f_xnet": F_XNETWORK,
+        "f_range_np": F_RANGE_NOPARITY, "f_block": F_BLOCK, "f_xtable": F_XTABLE, "f_xtable_multi": F_XTABLE_MULTI, "f_xnet": F_XNETWORK,
     }
     for i, key, mt, x, y, score in conn.execute(SQL, params, prepare=True):
         out.setdefault(i, []).append(Candidate(key, mt, x, y, float(score)))

@@ -244,7 +244,8 @@ CREATE TABLE IF NOT EXISTS geo_intersection_parts (
 CREATE INDEX IF NOT EXISTS geo_intersection_parts_id ON geo_intersection_parts (intersection_id);
 
 -- Where two differently named streets meet in the network: segment end points shared by both
--- (snapped to ~1 m), clustered within 100 m so a divided road gives one crossing; both orders kept.
+-- (snapped to ~1 m), clustered within 100 m so a divided road gives one crossing (the node nearest
+-- the cluster centroid stands for it); both orders kept.
 CREATE TABLE IF NOT EXISTS geo_crossings (
     key_a       text NOT NULL,
     key_b       text NOT NULL,
@@ -289,7 +290,7 @@ BEGIN
                ST_ClusterDBSCAN(ST_Transform(p, 26985), 100, 1) OVER (PARTITION BY key_a, key_b) AS c
         FROM pairs
     )
-    SELECT key_a, key_b, count(*), ST_Centroid(ST_Collect(p)) FROM clustered GROUP BY key_a, key_b, c;
+    SELECT key_a, key_b, count(*), ST_ClosestPoint(ST_Collect(p), ST_Centroid(ST_Collect(p))) FROM clustered GROUP BY key_a, key_b, c;
     INSERT INTO geo_crossings (key_a, key_b, nodes, geom) SELECT key_b, key_a, nodes, geom FROM geo_crossings;
     ANALYZE geo_segments; ANALYZE geo_street_names; ANALYZE geo_crossings;
 END $$;
