@@ -360,3 +360,23 @@ def test_bad_requests_are_4xx_with_a_sentence(client, path, status):
     r = client.get(path)
     assert r.status_code == status, (path, r.status_code, r.text)
     assert r.json()["detail"]
+
+
+def test_a_citywide_batch_drops_only_the_tiles_holding_its_events(client):
+    """The batch's bbox spans the city, but only tiles with one of its events change."""
+    wait_ready()
+    sw, ne = (-76.700, 39.215), (-76.535, 39.365)
+    middle = tile_at(*CENTRE, 15)                        # inside the batch's bbox, holds none of its events
+    corner = tile_at(*sw, 15)
+    urls = ["/tiles/cad_incidents/{}/{}/{}.mvt".format(*t) for t in (middle, corner)]
+    for u in urls:
+        client.get(u)
+        assert client.get(u).headers["x-tile-cache"] == "hit"
+    now = datetime.now(timezone.utc).isoformat()
+    r = client.post("/api/ingest/cad", json=[
+        {"id": f"tiles-{uuid.uuid4().hex[:8]}", "observed_at": now, "type": "TEST", "lon": lon, "lat": lat}
+        for lon, lat in (sw, ne)])
+    assert r.json()["accepted"] == 2
+    _wait_for_batch(r.json()["batch_id"])
+    assert client.get(urls[0]).headers["x-tile-cache"] == "hit"
+    assert client.get(urls[1]).headers["x-tile-cache"] == "miss"

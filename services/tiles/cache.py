@@ -1,8 +1,9 @@
 """Per-process tile cache that stays correct when data changes.
 
 Every process LISTENs on the live channel (its own connection, in a daemon thread) and drops
-exactly the cached tiles a committed batch touched: same layer (event kind), a tile whose buffered
-bounds meet the batch's bbox, and a time window that meets the batch's time range. Nothing is
+exactly the cached tiles a committed batch touched: same layer (event kind), and an event of the
+batch inside the tile's buffered bounds and time window (the batch's positions are read back by
+batch id; very large batches fall back to the batch's bbox and time range from the notice). Nothing is
 cached while the listener is not connected (a NOTIFY could be missed), and the whole cache is
 dropped when it reconnects. A tile rendered while an invalidation of its layer arrived is not
 stored (it may predate the write). Entries also expire (`Layer.cache_s`, else MAX_AGE_S).
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import orjson
 import psycopg
 
@@ -31,6 +33,8 @@ MAX_BYTES = 256 * 1024 * 1024   # cache size per process, bytes
 MAX_AGE_S = 3600                # seconds a tile may be served with no write notice (out-of-band edits)
 # NOTIFY types that change whole layers (no bbox in the payload): type -> layer sources.
 WHOLE_LAYER_TYPES = {"units": {"units_current"}, "cameras": {"cameras", "camera_cones"}}
+MAX_POINTS = 20_000             # batches with more events are invalidated by their bbox alone
+_LAYER_KINDS = {l.id: l.event_kind for l in CATALOG if l.event_kind}
 
 
 @dataclass
@@ -110,8 +114,9 @@ class TileCache:
 
     # -- invalidation ----------------------------------------------------------------------
     def invalidate(self, layers: set[str], bbox=None, lo: datetime | None = None, hi: datetime | None = None,
-                   kinds: set[str] | None = None) -> int:
-        """Drop the entries of `layers` that meet bbox (None: all) and [lo, hi]; returns how many."""
+                   kinds: set[str] | None = None, points: Points | None = None) -> int:
+        """Drop the entries of `layers` that meet bbox (None: all) and [lo, hi] and, when the batch's
+        points are known, hold one of them; returns how many."""
         dropped = 0
         with self.lock:
             for layer in layers:
@@ -124,12 +129,14 @@ class TileCache:
                     continue
                 if kinds is not None and e.kinds is not None and not kinds.intersection(e.kinds):
                     continue
+                if points is not None and not points.any_in(e, _LAYER_KINDS.get(e.layer)):
+                    continue
                 self._drop(key)
                 dropped += 1
         return dropped
 
-    def handle(self, payload: dict) -> int:
-        """Apply one live-channel notice."""
+    def handle(self, payload: dict, points: Points | None = None) -> int:
+        """Apply one live-channel notice (with the batch's event positions when they were read)."""
         typ = payload.get("type")
         dropped = 0
         if typ == "events":
@@ -140,7 +147,7 @@ class TileCache:
             if bbox:  # no bbox: no event of the batch has a position, so no tile changed
                 lo = parse_instant(payload["lo"]) if payload.get("lo") else None
                 hi = parse_instant(payload["hi"]) if payload.get("hi") else None
-                dropped = self.invalidate(layers, tuple(bbox), lo, hi, kinds or None)
+                dropped = self.invalidate(layers, tuple(bbox), lo, hi, kinds or None, points)
         elif typ in WHOLE_LAYER_TYPES:
             dropped = self.invalidate({l.id for l in CATALOG if l.source in WHOLE_LAYER_TYPES[typ]})
         elif typ == "layers":  # {"type": "layers", "layers": [...]}: any writer can ask for a flush
@@ -169,7 +176,8 @@ class TileCache:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                with psycopg.connect(database_url(), autocommit=True) as conn:
+                with psycopg.connect(database_url(), autocommit=True) as conn, \
+                        psycopg.connect(database_url(), autocommit=True) as query:
                     conn.execute(f"LISTEN {LIVE_CHANNEL}")
                     self.clear()
                     self.ready.set()
@@ -177,7 +185,8 @@ class TileCache:
                     while not self._stop.is_set():
                         for n in conn.notifies(timeout=1.0):
                             try:
-                                self.handle(orjson.loads(n.payload))
+                                p = orjson.loads(n.payload)
+                                self.handle(p, batch_points(query, p) if self.entries else None)
                             except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as e:
                                 log.warning("tile cache: bad notice %r (%s)", n.payload[:200], e)
             except Exception as e:  # database restart: stop caching, reconnect with backoff
@@ -187,6 +196,45 @@ class TileCache:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10)
         self.ready.clear()
+
+
+class Points:
+    """Positions (degrees), times (epoch seconds) and kinds of the events of one batch."""
+
+    def __init__(self, rows: list[tuple[float, float, float, str]]):
+        self.lon = np.array([r[0] for r in rows], float)
+        self.lat = np.array([r[1] for r in rows], float)
+        self.t = np.array([r[2] for r in rows], float)
+        self.kind = np.array([r[3] for r in rows], object)
+
+    def any_in(self, e: Entry, layer_kinds: str | None) -> bool:
+        w, s, east, n = e.bounds
+        m = (self.lon >= w) & (self.lon <= east) & (self.lat >= s) & (self.lat <= n)
+        if e.window.lo is not None:
+            m &= self.t >= e.window.lo.timestamp()
+        if e.window.hi is not None:
+            m &= self.t <= e.window.hi.timestamp()
+        if layer_kinds is not None:
+            m &= self.kind == layer_kinds
+        elif e.kinds is not None:
+            m &= np.isin(self.kind, list(e.kinds))
+        return bool(m.any())
+
+
+def batch_points(conn: psycopg.Connection, payload: dict) -> Points | None:
+    """The positions of an events batch, so only tiles holding one of them are dropped; None (use the
+    bbox) for other notices, batches over MAX_POINTS, or when the read fails."""
+    if payload.get("type") != "events" or not payload.get("bbox") or not isinstance(payload.get("batch"), int):
+        return None
+    try:
+        rows = conn.execute(
+            "SELECT ST_X(geom), ST_Y(geom), extract(epoch FROM observed_at), kind FROM events "
+            "WHERE batch_id = %s AND observed_at BETWEEN %s AND %s AND geom IS NOT NULL LIMIT %s",
+            (payload["batch"], payload["lo"], payload["hi"], MAX_POINTS + 1)).fetchall()
+    except psycopg.Error as e:
+        log.warning("tile cache: could not read batch %s (%s); invalidating by its bbox", payload["batch"], e)
+        return None
+    return Points(rows) if 0 < len(rows) <= MAX_POINTS else None
 
 
 def entry_for(layer: Layer, body: bytes, bounds, window: Window, kinds) -> Entry:

@@ -112,11 +112,29 @@ def thins(layer: Layer, z: int, thin: bool = True) -> bool:
             and z < layer.thin_below_zoom)
 
 
+# Per tile, in its own transaction: (1) one generic plan per prepared statement, so a tile does not
+# re-plan over every monthly partition of `events` (planning was ~20-60 ms of a ~70 ms tile with
+# ~180 partitions); (2) no parallel workers: a tile is small work, and under concurrent tile load
+# the planner's parallel seq scans halved throughput (bench/tiles.py); (3) memory for the thinning
+# GROUP BY to hash in RAM instead of sorting on disk (380k points in a z10 tile).
+TILE_SETTINGS = ("SET LOCAL plan_cache_mode = force_generic_plan",
+                 "SET LOCAL max_parallel_workers_per_gather = 0",
+                 "SET LOCAL work_mem = '64MB'")
+
+
 def render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filters: Filters,
            thin: bool = True) -> bytes:
     """The MVT bytes of one tile (b'' when empty)."""
     if z < layer.minzoom:
         return b""
+    with conn.transaction():
+        for s in TILE_SETTINGS:
+            conn.execute(s)
+        return _render(conn, layer, z, x, y, filters, thin)
+
+
+def _render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filters: Filters,
+            thin: bool) -> bytes:
     if layer.aggregate == "h3":
         res = T.h3_res_for_zoom(z)
         w = filters.window
