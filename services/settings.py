@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     nearest_cameras: int = 5  # cameras in an answer unless asked otherwise
     nearest_units: int = 5  # units in an answer unless asked otherwise
     unit_candidates: int = 10  # nearest available units routed per answer (at least the number asked)
+    unit_radius_m: float = 20000.0  # units farther than this (metres, straight line) are not considered
     route_snap_max_m: float = 250.0  # a point farther than this from any street gets a straight-line ETA
     recent_radius_m: float = 500.0  # recent context: events within this many metres...
     recent_minutes: float = 60.0  # ...and this many minutes before the incident

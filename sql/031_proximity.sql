@@ -173,9 +173,9 @@ BEGIN
             WINDOW w AS (PARTITION BY v.edge ORDER BY v.f, v.o, v.vid)
         ) x WHERE x.b IS NOT NULL
     ) pc;
-    -- Reversed graph: the cost from X to dest becomes the cost from dest to X.
+    -- Reversed graph (costs swapped): the cost from X to dest becomes the cost from dest to X.
     sql := format(
-        'SELECT id, target AS source, source AS target, reverse_cost AS cost, cost AS reverse_cost FROM ('
+        'SELECT id, source, target, reverse_cost AS cost, cost AS reverse_cost FROM ('
         'SELECT id::bigint, source, target, cost, reverse_cost FROM route_edges '
         'WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) '
         'UNION ALL SELECT * FROM (VALUES %s) v(id, source, target, cost, reverse_cost)) g',
@@ -189,11 +189,14 @@ BEGIN
     ORDER BY 1;
 END $$;
 
--- The k best available units for pt by drive time: the `candidates` nearest available units whose
--- last position is younger than max_age_s are routed; a unit that cannot be routed gets a
+-- The k best available units for pt by drive time: the `candidates` nearest available units within
+-- radius_m (metres) whose last position is younger than max_age_s are routed; a unit that cannot be routed gets a
 -- straight-line ETA (distance x detour at fallback_kmh) and eta_method 'straight_line'.
+DROP FUNCTION IF EXISTS rtcc_nearest_units(geometry, integer, integer, double precision, double precision,
+                                            double precision, double precision);
 CREATE OR REPLACE FUNCTION rtcc_nearest_units(pt geometry, k integer, candidates integer,
                                               max_age_s double precision,
+                                              radius_m double precision DEFAULT 20000,
                                               snap_max_m double precision DEFAULT 250,
                                               fallback_kmh double precision DEFAULT 30,
                                               detour double precision DEFAULT 1.4)
@@ -209,7 +212,7 @@ BEGIN
     SELECT array_agg(q.id ORDER BY q.dd), array_agg(q.geom ORDER BY q.dd) INTO ids, geoms
     FROM (SELECT u.id, u.geom, u.geom <-> pt AS dd FROM units u
           WHERE u.status = 'available' AND u.observed_at >= now() - make_interval(secs => max_age_s)
-            AND u.geom IS NOT NULL
+            AND u.geom && rtcc_box_m(pt, radius_m) AND ST_DWithin(u.geom::geography, pt::geography, radius_m)
           ORDER BY u.geom <-> pt LIMIT greatest(candidates, k)) q;
     IF ids IS NULL THEN
         RETURN '[]'::json;
@@ -275,7 +278,8 @@ BEGIN
 END $$;
 
 -- The whole answer for a point, parameters as a JSON object (keys: cameras, radius_m,
--- default_range_m, units, candidates, max_age_s, snap_max_m, recent_m, recent_min, at, exclude_id).
+-- default_range_m, units, candidates, max_age_s, unit_radius_m, snap_max_m, recent_m, recent_min, at,
+-- exclude_id).
 CREATE OR REPLACE FUNCTION rtcc_proximity(pt geometry, p jsonb) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -283,7 +287,8 @@ BEGIN
         'cameras', rtcc_nearest_cameras(pt, (p->>'cameras')::integer, (p->>'radius_m')::float8,
                                         (p->>'default_range_m')::float8),
         'units', rtcc_nearest_units(pt, (p->>'units')::integer, (p->>'candidates')::integer,
-                                    (p->>'max_age_s')::float8, COALESCE((p->>'snap_max_m')::float8, 250)),
+                                    (p->>'max_age_s')::float8, COALESCE((p->>'unit_radius_m')::float8, 20000),
+                                    COALESCE((p->>'snap_max_m')::float8, 250)),
         'recent', rtcc_recent_events(pt, COALESCE((p->>'at')::timestamptz, now()), (p->>'recent_m')::float8,
                                      (p->>'recent_min')::float8, (p->>'exclude_id')::bigint));
 END $$;

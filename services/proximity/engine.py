@@ -25,6 +25,7 @@ def params(cameras: int | None = None, units: int | None = None, radius_m: float
         "units": units,
         "candidates": max(units, s.unit_candidates),
         "max_age_s": s.unit_max_age_s,
+        "unit_radius_m": s.unit_radius_m,
         "snap_max_m": s.route_snap_max_m,
         "recent_m": s.recent_radius_m if recent_m is None else recent_m,
         "recent_min": s.recent_minutes if recent_min is None else recent_min,
