@@ -126,3 +126,15 @@ def test_ogc_tiles_link_to_our_vector_tiles(server_url, conn):
     assert len(ogc.content) > 0
     meta = httpx.get(f"{server_url}/ogc/collections/cameras/tiles", params={"f": "json"}, timeout=30).json()
     assert any("WebMercatorQuad" in ts.get("tileMatrixSetURI", "") for ts in meta["tilesets"])
+
+
+def test_feature_count_of_a_large_layer_is_one_hits_request(server_url, conn):
+    """GDAL counts with resultType=hits (advertised in the OpenAPI document) instead of paging through
+    every feature; on large layers the answer is the planner's estimate, not a count(*)."""
+    p = subprocess.run(["ogrinfo", "--debug", "on", "-ro", "-so", f"OAPIF:{server_url}/ogc", "cad_incidents"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr[-2000:]
+    count = int(next(line for line in p.stdout.splitlines() if line.startswith("Feature Count:")).split(":")[1])
+    exact = sql_count(conn, "cad_incidents")
+    assert abs(count - exact) <= 0.3 * exact
+    assert "resultType=hits" in p.stderr and "offset=" not in p.stderr

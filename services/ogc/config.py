@@ -104,6 +104,10 @@ def build_openapi(config: dict[str, Any]) -> dict[str, Any]:
         {"name": "filter-lang", "in": "query", "required": False, "style": "form", "explode": False,
          "description": "Language of the filter expression", "schema": {"type": "string", "enum": FILTER_LANGS,
                                                                          "default": "cql2-text"}},
+        {"name": "resultType", "in": "query", "required": False, "style": "form", "explode": False,
+         "description": "hits: only numberMatched (the planner's estimate on large layers); GDAL uses it "
+                        "for feature counts instead of paging through every feature",
+         "schema": {"type": "string", "enum": ["results", "hits"], "default": "results"}},
         {"name": "filter-crs", "in": "query", "required": False, "style": "form", "explode": False,
          "description": "CRS of geometries in the filter", "schema": {"type": "string", "format": "uri",
                                                                      "default": CRS84}},

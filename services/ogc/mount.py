@@ -6,7 +6,7 @@ seams of pygeoapi are replaced (all here, nowhere else):
 - `execute_from_starlette`: links must name the host the client used (tests run on random ports), so
   each origin gets its own pygeoapi API object (config + OpenAPI generated for it, cached); the caller
   (X-RTCC-User / X-RTCC-Purpose) is handed to the provider thread for the audit log; the standard
-  `filter-lang` names cql2-text / cql2-json are accepted.
+  `filter-lang` names cql2-text / cql2-json, and GDAL's `resultType`, are accepted.
 - `itemtypes.parse_ecql_text` / `parse_cql2_json`: a GET `filter` is parsed as CQL2 text (then ECQL),
   or CQL2 JSON; a CQL2 JSON bbox is read in the standard order.
 - `itemtypes.to_json`: orjson instead of json.dumps (a 10,000-feature page serialises ~10x faster).
@@ -33,6 +33,7 @@ from services.ogc.context import Caller, set_caller
 from services.settings import ROOT, get_settings
 
 _FILTER_LANG_ALIASES = {"cql2-text": "cql-text", "cql2-json": "cql-json"}
+_PARAM_ALIASES = {"resultType": "resulttype"}  # GDAL asks resultType=hits for a feature count
 _MAX_ORIGINS = 16  # distinct Host headers with a cached API object (bounded: Host is client input)
 
 
@@ -155,10 +156,10 @@ class OGCApp:
         base = f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
         api = alternative_api or self._cached(base) or await run_in_threadpool(self._api_for, base)
         api_request = await APIRequest.from_starlette(request, api.locales)
-        lang = api_request.params.get("filter-lang")
-        if lang in _FILTER_LANG_ALIASES:
-            items = [(k, _FILTER_LANG_ALIASES[v] if k == "filter-lang" else v)
-                     for k, v in api_request.params.multi_items()]
+        params = api_request.params
+        if "resultType" in params or params.get("filter-lang") in _FILTER_LANG_ALIASES:
+            items = [(_PARAM_ALIASES.get(k, k), _FILTER_LANG_ALIASES.get(v, v) if k == "filter-lang" else v)
+                     for k, v in params.multi_items()]
             api_request._args = QueryParams(items)
         caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"))
         if not skip_valid_check and not api_request.is_valid():
