@@ -13,8 +13,10 @@ from typing import Awaitable, Callable
 import orjson
 import psycopg
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from services import audit, db
 from services.ingest.pipeline import LIVE_CHANNEL
 from services.settings import database_url
 
@@ -147,6 +149,12 @@ async def live(request: Request,
                types: str | None = Query(None, description="Message types: event, unit, camera, proximity (default all)")):
     want_kinds = {k.strip() for k in kinds.split(",")} if kinds else None
     want_types = {t.strip() for t in types.split(",")} if types else None
+    if (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS):
+        def _audit():
+            with db.pool().connection() as conn:
+                audit.record(conn, request, "live.subscribe", "api/live",
+                             {"kinds": sorted(want_kinds) if want_kinds else "all"})
+        await run_in_threadpool(_audit)
     hub.start()
     q = hub.subscribe()
 
