@@ -1,0 +1,134 @@
+-- The geocoder's candidate search as one plpgsql function: one round trip per batch, and a plan
+-- kept across calls (plan_cache_mode = force_generic_plan: re-planning this statement for every
+-- call cost 3-10 ms, its execution 1-2 ms). Inputs are parallel arrays: one row per query
+-- (index, kind, house/block number, street-spec ids of the street and the cross street) and one
+-- per distinct street spec (pre-directional, name, type, post-directional, alternative name).
+--
+-- Scoring (0..1): a street candidate starts from its name similarity (1 exact; else the best of
+-- trigram similarity and 1 - edit distance / length, scaled by 0.8; 0.8 for a name cut at the
+-- front), minus 0.02..0.45 for directional and 0.04..0.12 for street-type disagreements; kept
+-- from 0.45. Match types then multiply: address point 1.0, between address points 0.97, centreline
+-- range 0.95 (0.85 when the parity fits neither side), block face 0.92, named two-street
+-- intersection 0.98 (0.93 when the named junction has more streets), network crossing 0.95.
+-- Interpolated house numbers are offset 12 m from the centreline towards their side.
+CREATE OR REPLACE FUNCTION geocode_candidates(
+    p_qi int[], p_kind text[], p_num int[], p_s0 int[], p_s1 int[],
+    p_sid int[], p_pre text[], p_name text[], p_typ text[], p_suf text[], p_alt text[])
+RETURNS TABLE (i int, key text, match_type text, lon float8, lat float8, score float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET plan_cache_mode = force_generic_plan
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH q AS (
+        SELECT * FROM unnest(p_qi, p_kind, p_num, p_s0, p_s1)
+            AS q(i, kind, num, s0, s1)
+    ), spec0 AS (
+        SELECT * FROM unnest(p_sid, p_pre, p_name, p_typ, p_suf,
+                             p_alt) AS s0(sid, pre, name, typ, suf, alt)
+    ), spec AS (
+        -- fuzzy searches run only for names that exist nowhere as given
+        SELECT s0.*, EXISTS (SELECT 1 FROM geo_street_names e WHERE e.name IN (s0.name, s0.alt)) AS known
+        FROM spec0 s0
+    ), cand AS (
+        SELECT s.sid, n.key,
+               1 - 0.8 * (1 - n.sim)
+                 - CASE WHEN n.pre = n.predir AND s.suf = n.sufdir THEN 0
+                        WHEN n.pre || s.suf = n.predir || n.sufdir THEN 0.02
+                        WHEN n.pre || s.suf = '' THEN 0.06
+                        WHEN n.predir || n.sufdir = '' THEN 0.12
+                        ELSE 0.45 END
+                 - CASE WHEN s.typ = n.stype THEN 0 WHEN s.typ = '' THEN 0.04
+                        WHEN n.stype = '' THEN 0.06 ELSE 0.12 END AS score
+        FROM spec s CROSS JOIN LATERAL (
+            SELECT n.key, n.predir, n.stype, n.sufdir, 1.0::float8 AS sim, s.pre
+            FROM geo_street_names n WHERE n.name = s.name
+            UNION ALL
+            -- 'NORTH BEND RD': the spelt-out directional was part of the name
+            SELECT n.key, n.predir, n.stype, n.sufdir, 1.0::float8, ''
+            FROM geo_street_names n WHERE s.alt <> '' AND n.name = s.alt
+            UNION ALL
+            SELECT f.key, f.predir, f.stype, f.sufdir,
+                   greatest(similarity(f.name, s.name),
+                            1 - levenshtein(f.name, s.name)::float8 / greatest(length(f.name), length(s.name), 1)),
+                   s.pre
+            FROM (SELECT n.* FROM geo_street_names n WHERE NOT s.known AND n.name % s.name
+                  UNION
+                  SELECT n.* FROM geo_street_names n
+                  WHERE NOT s.known AND left(n.name, 1) = left(s.name, 1)
+                    AND levenshtein_less_equal(n.name, s.name, 2) <= 2) f
+            WHERE NOT s.known AND f.name <> s.name
+            UNION ALL
+            -- a name cut at the front ('HEIGHTS AV' of LIBERTY HEIGHTS AVE, as BPD records truncate)
+            SELECT n.key, n.predir, n.stype, n.sufdir, 0.8, s.pre
+            FROM geo_street_names n
+            WHERE NOT s.known AND length(s.name) >= 4 AND n.name LIKE '% ' || s.name
+        ) n
+    ), c AS (
+        SELECT * FROM cand WHERE score >= 0.45
+    ), pt AS (
+        SELECT q.i, c.key, 'address_point' AS mt, a.geom, c.score * 1.0 AS score
+        FROM q JOIN c ON c.sid = q.s0 JOIN geo_addresses a ON a.key = c.key AND a.number = q.num
+        WHERE q.kind = 'address'
+    ), nbr AS (
+        -- Between the nearest address points of the same street below and above the number (same
+        -- parity first, at most 200 numbers away each, and 250 m apart): the city's own points anchor
+        -- the estimate.
+        SELECT q.i, c.key, 'address_interpolated' AS mt,
+               ST_LineInterpolatePoint(ST_MakeLine(lo.geom, hi.geom),
+                                       (q.num - lo.number)::float8 / (hi.number - lo.number)) AS geom,
+               c.score * 0.97 AS score
+        FROM q JOIN c ON c.sid = q.s0
+        CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                            WHERE a.key = c.key AND a.number < q.num AND a.number >= q.num - 200
+                            ORDER BY (a.number % 2 = q.num % 2) DESC, a.number DESC LIMIT 1) lo
+        CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                            WHERE a.key = c.key AND a.number > q.num AND a.number <= q.num + 200
+                            ORDER BY (a.number % 2 = q.num % 2) DESC, a.number LIMIT 1) hi
+        WHERE q.kind = 'address' AND ST_DWithin(lo.geom::geography, hi.geom::geography, 250)
+    ), rng AS (
+        SELECT q.i, c.key, 'range' AS mt, r.geom,
+               c.score * CASE WHEN r.parity_ok THEN 0.95 ELSE 0.85 END AS score
+        FROM q JOIN c ON c.sid = q.s0
+        CROSS JOIN LATERAL (
+            SELECT g.street_id FROM geo_segments g
+            WHERE g.key = c.key
+              AND ((g.l_from <> 0 OR g.l_to <> 0) AND q.num BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
+                OR (g.r_from <> 0 OR g.r_to <> 0) AND q.num BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
+            ORDER BY geocode_side(q.num, g.l_from, g.l_to, g.r_from, g.r_to) <> 0 DESC, g.alley,
+                     greatest(g.l_from, g.l_to, g.r_from, g.r_to) - least(g.l_from, g.l_to, g.r_from, g.r_to), g.street_id
+            LIMIT 1) g
+        CROSS JOIN LATERAL geocode_range_point(g.street_id, q.num, 12.0) r
+        WHERE q.kind = 'address'
+    ), blk AS (
+        SELECT q.i, c.key, 'block' AS mt, geocode_block_point(c.key, q.num) AS geom, c.score * 0.92 AS score
+        FROM q JOIN c ON c.sid = q.s0
+        WHERE q.kind = 'block' OR (q.kind = 'address' AND q.num % 100 = 0)
+    ), ix AS (
+        -- a named junction of more streets than these two is a nearby, bigger junction more often
+        -- than this crossing: the network's crossing is preferred then
+        SELECT q.i, c0.key || ' & ' || c1.key AS key, 'intersection' AS mt, x.geom,
+               (c0.score + c1.score - 1) * CASE WHEN (SELECT count(*) FROM geo_intersection_parts o
+                                                      WHERE o.intersection_id = x.id) <= 2
+                                                THEN 0.98 ELSE 0.93 END AS score
+        FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
+        JOIN geo_intersection_parts p0 ON p0.key = c0.key
+        JOIN geo_intersection_parts p1 ON p1.intersection_id = p0.intersection_id AND p1.key = c1.key
+        JOIN intersections x ON x.id = p0.intersection_id
+        WHERE q.kind = 'intersection'
+        UNION ALL
+        SELECT q.i, c0.key || ' & ' || c1.key, 'intersection', x.geom,
+               (c0.score + c1.score - 1) * 0.95
+        FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
+        JOIN geo_crossings x ON x.key_a = c0.key AND x.key_b = c1.key
+        WHERE q.kind = 'intersection'
+    ), found AS (
+        SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM rng
+        UNION ALL SELECT * FROM blk WHERE geom IS NOT NULL UNION ALL SELECT * FROM ix
+    )
+    SELECT i, key, mt, ST_X(geom), ST_Y(geom), score FROM found
+    UNION ALL
+    (SELECT DISTINCT ON (q.i) q.i, c.key, 'street', NULL::float8, NULL::float8, c.score
+     FROM q JOIN cand c ON c.sid = q.s0 ORDER BY q.i, c.score DESC);
+END $fn$;
