@@ -1,0 +1,206 @@
+"""Proximity engine speed on `rtcc synth` data, side by side with the issue's targets, in one run.
+
+  raw SQL floor        KNN "nearest 5 cameras" (ORDER BY geom <-> pt LIMIT 5), one connection
+  engine SQL           rtcc_proximity() for cameras + recent context, and for 10 routed units
+  HTTP by coordinates  GET /api/nearest?lon&lat&units=0 (5 cameras + recent), 4 concurrent clients
+  HTTP by address      GET /api/nearest?address=...&units=0, 4 concurrent clients
+  HTTP ETA             GET /api/nearest?lon&lat&cameras=0&recent_m=0&units=5 (10 candidates routed), 1 client
+
+Needs a separate database with synthetic data (never the dev database `rtcc`):
+  DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/rtcc synth --events 1000000 --cameras 50000 --units 500
+Run:
+  DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/python bench/proximity.py [--seconds 5] [--workers 1]
+The server is started with RTCC_UNIT_MAX_AGE_S=1e9 so the synthetic unit positions (minutes old by the
+time the bench runs) still count as fresh; routing work is the same.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, pct, server  # noqa: E402
+
+TARGETS = {"http_coords": (10.0, 500.0), "http_address": (30.0, None), "http_eta": (100.0, None)}
+
+
+def bench_url() -> str:
+    url = os.environ.get("DATABASE_URL") or "postgresql://rtcc@127.0.0.1:54329/rtcc_bench"
+    if psycopg.conninfo.conninfo_to_dict(url).get("dbname") == "rtcc":
+        sys.exit("refusing to benchmark the dev database 'rtcc': use a separate one, e.g. rtcc_bench")
+    return url
+
+
+def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple[float, float]], list[str]]:
+    """Current proximity functions in the bench database; random street points and geocodable addresses."""
+    from geo.geocode import geocode_best
+    with psycopg.connect(url, autocommit=True) as c:
+        cams, units, events = c.execute("SELECT (SELECT count(*) FROM cameras), (SELECT count(*) FROM units), "
+                                        "(SELECT count(*) FROM events)").fetchone()
+        print(f"database {c.info.dbname}: {cams:,} cameras, {units:,} units, {events:,} events")
+        if cams < 10_000:
+            sys.exit("too few cameras: run `rtcc synth` into this database first (see the docstring)")
+        for f in ("030_routing.sql", "031_proximity.sql"):  # idempotent: the functions as in this tree
+            c.execute((ROOT / "sql" / f).read_text())
+        c.execute("SELECT setseed(%s)", (seed / 1000,))
+        pts = c.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_LineInterpolatePoint(geom, 0.5) AS p "
+                        "FROM streets WHERE subtype = 'Paved Road' ORDER BY md5(id::text || %s) LIMIT %s) q",
+                        (str(seed), n_points)).fetchall()
+        cand = c.execute("SELECT number || ' ' || street FROM addresses ORDER BY md5(id || %s) LIMIT %s",
+                         (str(seed), n_addr * 2)).fetchall()
+        addrs = [a for (a,) in cand if geocode_best(c, a).ok][:n_addr]
+    print(f"sample: {len(pts)} street points, {len(addrs)} geocodable addresses (of {len(cand)} tried)")
+    return pts, addrs
+
+
+def sql_loop(url: str, sql: str, args: list[tuple], seconds: float) -> list[float]:
+    """One connection, prepared statement, back to back: milliseconds per query."""
+    lat = []
+    with psycopg.connect(url, autocommit=True) as c:
+        for a in args[:20]:
+            c.execute(sql, a, prepare=True).fetchall()
+        end = time.perf_counter() + seconds
+        i = 0
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            c.execute(sql, args[i % len(args)], prepare=True).fetchall()
+            lat.append((time.perf_counter() - t) * 1000)
+            i += 1
+    return lat
+
+
+class Client:
+    """A minimal HTTP/1.1 keep-alive client (raw socket): the load generator must cost less than the server."""
+
+    def __init__(self, host: str, port: int):
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self._recv()
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = next(int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:]) if k.lower() == b"content-length")
+        while len(rest) < length:
+            rest += self._recv()
+        body, self.buf = rest[:length], rest[length:]
+        return status, body
+
+    def _recv(self) -> bytes:
+        d = self.sock.recv(65536)
+        if not d:
+            raise ConnectionError("server closed the connection")
+        return d
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def http_load(base: str, paths: list[str], clients: int, seconds: float) -> tuple[list[float], float, int]:
+    """`clients` concurrent keep-alive connections for `seconds`: latencies (ms), requests/s, errors."""
+    host, port = base.split("//")[1].split(":")
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start = threading.Barrier(clients + 1)
+    stop = time.perf_counter() + seconds + 0.5
+
+    def run(k: int) -> None:
+        c = Client(host, int(port))
+        for p in paths[k::clients][:5]:  # warm this connection's path through the server
+            c.get(p)
+        start.wait()
+        i = k
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            status, _ = c.get(paths[i % len(paths)])
+            lat[k].append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                errors[k] += 1
+            i += clients
+        c.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    flat = [x for v in lat for x in v]
+    return flat, len(flat) / wall, sum(errors)
+
+
+def row(name: str, lat: list[float], rps: float, target: tuple[float | None, float | None] = (None, None),
+        note: str = "") -> None:
+    p50, p99 = pct(lat, 50), pct(lat, 99)
+    tp99, trps = target
+    verdict = []
+    if tp99 is not None:
+        verdict.append(f"p99<{tp99:g}ms {'OK' if p99 < tp99 else 'MISS'}")
+    if trps is not None:
+        verdict.append(f">={trps:g}/s {'OK' if rps >= trps else 'MISS'}")
+    print(f"{name:<34} {len(lat):>7} {p50:>8.2f} {p99:>8.2f} {rps:>9.0f}   {' '.join(verdict):<28} {note}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=5.0, help="duration of each measurement")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    url = bench_url()
+    pts, addrs = prepare(url, 500, 300, a.seed)
+    random.Random(a.seed).shuffle(pts)
+    s = a.seconds
+
+    print(f"\n{'measurement':<34} {'n':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}   {'target':<28}")
+    knn = "SELECT id FROM cameras ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 5"
+    lat = sql_loop(url, knn, pts, s / 2)
+    row("raw SQL floor: KNN 5 cameras", lat, len(lat) / (s / 2), note="1 connection")
+    eng = "SELECT rtcc_proximity(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s::jsonb)::text"
+    from services.proximity import engine
+    os.environ["RTCC_UNIT_MAX_AGE_S"] = "1000000000"
+    from services.settings import get_settings
+    get_settings.cache_clear()
+    import orjson
+    pc = orjson.dumps(engine.params(units=0)).decode()
+    lat = sql_loop(url, eng, [(x, y, pc) for x, y in pts], s / 2)
+    row("engine SQL: 5 cameras + recent", lat, len(lat) / (s / 2), note="rtcc_proximity(), 1 connection")
+    pu = orjson.dumps(engine.params(cameras=0, units=5, recent_m=0)).decode()
+    lat = sql_loop(url, eng, [(x, y, pu) for x, y in pts], s / 2)
+    row("engine SQL: ETA 10 candidates", lat, len(lat) / (s / 2), note="rtcc_proximity(), 1 connection")
+
+    with server(url, workers=a.workers) as base:
+        coords = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'units': 0})}" for x, y in pts]
+        lat, rps, err = http_load(base, coords, a.clients, s)
+        row("HTTP nearest by coordinates", lat, rps, TARGETS["http_coords"],
+            f"{a.clients} clients, {a.workers} worker(s), {err} errors")
+        by_addr = [f"/api/nearest?{urlencode({'address': t, 'units': 0})}" for t in addrs]
+        lat, rps, err = http_load(base, by_addr, a.clients, s)
+        row("HTTP nearest by address", lat, rps, TARGETS["http_address"], f"{a.clients} clients, {err} errors")
+        eta = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'cameras': 0, 'recent_m': 0, 'units': 5})}"
+               for x, y in pts]
+        lat, rps, err = http_load(base, eta, 1, s)
+        row("HTTP ETA, 10 candidate units", lat, rps, TARGETS["http_eta"], f"1 client, {err} errors")
+        lat, rps, err = http_load(base, eta, a.clients, s)
+        row("HTTP ETA, 10 candidate units", lat, rps, TARGETS["http_eta"], f"{a.clients} clients, {err} errors")
+    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
