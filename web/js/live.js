@@ -1,7 +1,7 @@
 // The live picture: one EventSource on /api/live. New events go on the map (a GeoJSON overlay,
 // drawn within a second, before any tile refresh) and at the top of the feed panel; incidents
 // flash and, when auto-open is on, open their proximity panel.
-import { h, fmtTime, throttle, glyph } from './util.js';
+import { h, fmtTime, fmtAgo, getJSON, throttle, glyph } from './util.js';
 
 const FEED_MAX = 200, MAP_MAX = 2000;
 const INCIDENT_KINDS = new Set(['cad_incident', 'call', 'gunshot']);
@@ -41,6 +41,7 @@ export class LiveFeed {
   }
 
   onEvent(ev) {
+    const receivedAt = Date.now(); // ms since the epoch: lets tests measure commit → browser delay
     this.count += 1;
     this.countEl.textContent = String(this.count);
     const info = this.kindInfo(ev.kind);
@@ -53,14 +54,41 @@ export class LiveFeed {
       this.map.getSource('live')?.setData({ type: 'FeatureCollection', features: this.features });
     }
     this.prepend(ev, info);
+    const item = this.listEl.querySelector(`li[data-id="${ev.id}"]`);
+    if (item) item.dataset.receivedAt = String(receivedAt);
     this.refreshEvents([ev.kind]);
     if (INCIDENT_KINDS.has(ev.kind) && ev.lon != null) {
       this.flash(ev);
+      const li = this.listEl.querySelector(`li[data-id="${ev.id}"]`);
+      if (li) li.dataset.flashed = 'true';
       if (this.autoOpenEl.checked) this.onSelect(ev, { auto: true });
     }
   }
 
-  prepend(ev, info) {
+  /** Seed the feed with the latest incidents (OGC API items, newest first), below any live ones. */
+  async loadHistory(n = 25) {
+    if (!this.catalog.services.ogc) return;
+    const layers = this.catalog.layers.filter(l => ['cad_incident', 'call', 'gunshot'].includes(l.event_kind));
+    const pages = await Promise.all(layers.map(l =>
+      getJSON(`/ogc/collections/${l.id}/items?f=json&sortby=-observed_at&limit=${n}`).then(r => ({ l, r }))));
+    const evs = [];
+    for (const { l, r } of pages) {
+      if (!r.ok || !r.data || !Array.isArray(r.data.features)) continue;
+      for (const f of r.data.features) {
+        if (!f.geometry) continue;
+        const p = f.properties || {};
+        evs.push({ id: f.id, kind: l.event_kind, event_type: p.type, priority: p.priority, address: p.address,
+          district: p.district, observed_at: p.observed_at, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] });
+      }
+    }
+    evs.sort((a, b) => (a.observed_at < b.observed_at ? 1 : -1));
+    const shown = new Set([...this.listEl.querySelectorAll('li.feed-item')].map(li => li.dataset.id));
+    for (const ev of evs.slice(0, n)) if (!shown.has(String(ev.id))) this.add(ev, this.kindInfo(ev.kind), false);
+  }
+
+  prepend(ev, info) { this.add(ev, info, true); }
+
+  add(ev, info, live) {
     this.listEl.querySelector('li.empty')?.remove();
     const title = ev.event_type || (ev.plate ? `Plate ${ev.plate}` : info.title);
     const where = ev.address || (ev.lon != null ? `${ev.lat.toFixed(5)}, ${ev.lon.toFixed(5)}` : 'no location');
@@ -72,8 +100,10 @@ export class LiveFeed {
         badge,
         h('span.fi-main', h('span.fi-title', title, ev.priority != null ? h('span.prio', { 'data-p': ev.priority }, `P${ev.priority}`) : null),
           h('span.fi-where', where)),
-        h('span.fi-meta', h('time', { datetime: ev.observed_at }, fmtTime(ev.observed_at)),
+        h('span.fi-meta', h('time', { datetime: ev.observed_at, title: fmtTime(ev.observed_at, true) },
+          live ? fmtTime(ev.observed_at) : fmtAgo(ev.observed_at)),
           h('span.fi-kind', info.title), ev.district ? h('span.fi-dist', ev.district) : null)));
+    if (!live) { li.classList.remove('new'); li.classList.add('earlier'); this.listEl.append(li); return; }
     this.listEl.prepend(li);
     setTimeout(() => li.classList.remove('new'), 4000);
     while (this.listEl.children.length > FEED_MAX) this.listEl.lastElementChild.remove();

@@ -94,6 +94,7 @@ async function start() {
       statusEl: $('#conn-status'), autoOpenEl: $('#auto-open'), onSelect: (ev, o) => select(ev, o),
       onProximity: m => panel.pushed(m) });
     live.connect();
+    live.loadHistory();
     const tw = new TimeWindow($('#timewin'), catalog.events_time_range, w => {
       layers.setDatetime(w.datetime); live.applyFilter(w.live);
     });
