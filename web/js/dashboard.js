@@ -104,6 +104,8 @@ function render() {
       { label: 'Tasks', data: d.by_activity.map(a => a.tasks), backgroundColor: '#4dabf7' },
       { label: 'Hours', data: d.by_activity.map(a => +(a.minutes / 60).toFixed(1)), backgroundColor: '#fcc419' }] },
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true } } } });
+  const anyOutcome = d.by_outcome.some(o => o.tasks > 0);
+  $('#c-outcome').parentElement.dataset.empty = anyOutcome ? '' : 'No closed task in this selection';
   chart('outcome', {
     type: 'doughnut',
     data: { labels: d.by_outcome.map(o => o.label), datasets: [{ data: d.by_outcome.map(o => o.tasks),

@@ -45,6 +45,11 @@ function targetFromFeature(f, catalog, lngLat) {
   const layer = catalog.layers.find(l => l.id === layerId);
   const coords = f.geometry.type === 'Point' ? f.geometry.coordinates : [lngLat.lng, lngLat.lat];
   const id = p.id ?? f.id;
+  if (!layer?.event_kind) { // a task, a hexbin…: the panel is about the place, not an incident
+    const what = p.title || p.name || p.callsign || (p.count != null ? `${p.count} events in this cell` : null);
+    return { lon: coords[0], lat: coords[1], title: `${layer ? layer.title : 'Feature'}${id != null ? ' #' + id : ''}`,
+      address: what, observed_at: p.created_at || p.observed_at || null };
+  }
   return { id: id != null ? Number(id) : null, kind: p.kind || layer?.event_kind || null, event_type: p.type || p.event_type || null,
     address: p.address || null, observed_at: p.observed_at || null, priority: p.priority ?? null, district: p.district || null,
     lon: coords[0], lat: coords[1] };
