@@ -167,3 +167,48 @@ def test_bad_input_is_422_with_a_reason(client, params, fragment):
     r = client.get("/api/nearest", params=params)
     assert r.status_code == 422, r.text
     assert fragment in r.json()["detail"]
+
+
+def test_recent_context_window_and_hotlist(client, conn):
+    """Events within R metres and T minutes before `at` are listed (newest first); ALPR reads only when
+    the plate is hotlisted, and such an answer is audited."""
+    from datetime import datetime, timedelta, timezone
+
+    from services.ingest.pipeline import ingest_rows
+    lon, lat = -76.4800, 39.1700  # a quiet corner of the service area
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    tag = f"rc{random.randrange(10**6)}"
+    plate = f"HOT{random.randrange(10**4):04d}"
+    conn.execute("INSERT INTO hotlists (plate, state, reason) VALUES (%s, '', 'stolen vehicle') "
+                 "ON CONFLICT DO NOTHING", (plate,))
+
+    def pos(dist_m, bearing=45.0):
+        x, y, _ = fov.GEOD.fwd(lon, lat, bearing, dist_m)
+        return {"lon": x, "lat": y}
+
+    def t(minutes):
+        return (at - timedelta(minutes=minutes)).isoformat()
+    cases = {  # id: (feed, row, expected in the answer)
+        f"{tag}-g1": ("gunshot", {"observed_at": t(10), **pos(100)}, True),
+        f"{tag}-c1": ("call", {"observed_at": t(30), **pos(400, 200)}, True),
+        f"{tag}-far": ("cad", {"observed_at": t(5), **pos(600)}, False),
+        f"{tag}-old": ("gunshot", {"observed_at": t(120), **pos(100)}, False),
+        f"{tag}-after": ("gunshot", {"observed_at": t(-5), **pos(100)}, False),
+        f"{tag}-hot": ("alpr", {"observed_at": t(3), "plate": plate, **pos(50)}, True),
+        f"{tag}-cold": ("alpr", {"observed_at": t(4), "plate": "NOTHOT1", **pos(50)}, False),
+    }
+    for fid, (feed, row, _) in cases.items():
+        assert ingest_rows(conn, feed, [{"id": fid, **row}], origin="synth").accepted == 1
+    n_audit = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'proximity.nearest'").fetchone()[0]
+    r = client.get("/api/nearest", params={"lon": lon, "lat": lat, "cameras": 0, "units": 0, "recent_m": 500,
+                                           "recent_min": 60, "at": at.isoformat()})
+    assert r.status_code == 200, r.text
+    recent = r.json()["recent"]
+    ids = dict(conn.execute("SELECT feed_id, id FROM events WHERE feed_id LIKE %s", (f"{tag}-%",)).fetchall())
+    expected = {ids[f] for f, (_, _, inside) in cases.items() if inside}
+    assert {e["id"] for e in recent} == expected
+    times = [e["observed_at"] for e in recent]
+    assert times == sorted(times, reverse=True)
+    hot = next(e for e in recent if e["kind"] == "alpr_read")
+    assert hot["plate"] == plate and hot["hotlist"] == "stolen vehicle" and abs(hot["distance_m"] - 50) < 0.2
+    assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'proximity.nearest'").fetchone()[0] == n_audit + 1

@@ -5,15 +5,16 @@ import math
 from datetime import datetime, timezone
 
 import psycopg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from geo import geocode as geocoder
-from services import db
+from services import audit, db
 from services.errors import Unprocessable
 from services.proximity import engine
 
 router = APIRouter(prefix="/api", tags=["proximity"])
+ALPR_MARK = b'"kind" : "alpr_read"'  # how json_build_object writes an ALPR read in the recent context
 
 
 @router.get("/nearest", summary="Nearest cameras that can see a location, nearest available units by drive time",
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/api", tags=["proximity"])
                                                 422: {"description": "No location, bad parameters, or an address "
                                                                      "that cannot be geocoded"}})
 def nearest(
+    request: Request,
     address: str | None = Query(None, max_length=300, description="Street address or intersection to geocode"),
     lon: float | None = Query(None, ge=-180, le=180, description="Longitude (WGS 84 degrees)"),
     lat: float | None = Query(None, ge=-90, le=90, description="Latitude (WGS 84 degrees)"),
@@ -50,6 +52,10 @@ def nearest(
             g = _geocode(conn, address)
             location = {"lon": g.lon, "lat": g.lat, "source": "geocoded", "geocode": g.as_dict()}
         body = engine.answer_json(conn, location["lon"], location["lat"], p)
+        n_alpr = body.count(ALPR_MARK)
+        if n_alpr:  # the recent context shows hotlisted plates: personal data, audited
+            audit.record(conn, request, "proximity.nearest", "api/nearest",
+                         {"lon": location["lon"], "lat": location["lat"], "alpr_reads": n_alpr})
     return Response(engine.with_location(location, body), media_type="application/json")
 
 
