@@ -78,7 +78,7 @@ export class ProximityPanel {
     const title = t.title || t.event_type || (info ? info.title : 'Location');
     const sub = [t.address, t.observed_at ? `${fmtTime(t.observed_at, true)} (${fmtAgo(t.observed_at)})` : null,
       t.priority != null ? `priority ${t.priority}` : null, t.district].filter(Boolean).join(' · ');
-    const badge = info ? h('span.kind-badge', glyph(info.icon, info.title)) : h('span.kind-badge', '⌖');
+    const badge = info ? h('span.kind-badge', glyph(info.icon, info.title)) : h('span.kind-badge', '◎');
     badge.style.setProperty('--c', info ? info.color : '#4dabf7');
     this.root.replaceChildren(
       h('header.detail-head', badge,
