@@ -169,6 +169,7 @@ def evaluate(conn, sets, geocode_many, threshold) -> None:
         if not items:
             continue
         texts = [t for t, _, _ in items]
+        _cold()
         t0 = time.perf_counter()
         res = geocode_many(conn, texts)
         rate = len(texts) / (time.perf_counter() - t0)
@@ -198,7 +199,14 @@ def evaluate(conn, sets, geocode_many, threshold) -> None:
                           f"{'' if v is None else f'{v:.0f} m'} {r.reason or ''}")
 
 
+def _cold() -> None:
+    """Forget parsed texts, so rates include parsing every input."""
+    from geo import address
+    address._parse_cached.cache_clear()
+
+
 def throughput(conn, texts, geocode_many) -> float:
+    _cold()
     t0 = time.perf_counter()
     geocode_many(conn, texts)
     return len(texts) / (time.perf_counter() - t0)
@@ -264,9 +272,11 @@ def main() -> None:
         evaluate(conn, sets, geocode_many, THRESHOLD)
         mixed = [t for items in sets.values() for t, _, _ in items]
         random.Random(args.seed).shuffle(mixed)
-        batch = (mixed * (1 + 5000 // max(1, len(mixed))))[:5000]
+        # distinct inputs only (variants of one address repeat some texts)
+        batch = list(dict.fromkeys(mixed))
         rate = throughput(conn, batch, geocode_many)
-        print(f"\nbatch geocode_many, {len(batch)} mixed inputs: {rate:,.0f} addresses/s   (target >= 1,000/s)")
+        print(f"\nbatch geocode_many, {len(batch)} distinct mixed inputs, one call: {rate:,.0f} addresses/s   "
+              f"(target >= 1,000/s)")
     if not args.no_http:
         p50, p99, rev = http_latency(url, mixed[:1000])
         print(f"single GET /api/geocode over HTTP, {min(1000, len(mixed))} requests: p50 {p50:.1f} ms, "

@@ -187,6 +187,12 @@ _TRAILER = re.compile(r"\s+(?:(?:BALTIMORE|BALTO)(?:\s+CITY)?)?\s*(?:MD|MARYLAND
 _UNIT = re.compile(r"\s+(?:APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM|BLDG|#)\s*#?\s*[A-Z0-9-]*$")
 
 
+_PLAIN = re.compile(r"^(\d+)\s+([A-Z][A-Z0-9 -]*)$")
+# Words that make usaddress worth asking (units, boxes, routes, places left inside the text).
+_NOT_PLAIN = {"APT", "APARTMENT", "UNIT", "STE", "SUITE", "FL", "FLOOR", "RM", "ROOM", "BLDG", "BOX", "PO",
+              "LOT", "SPC", "TRLR", "DEPT", "HWY-", "RTE", "ROUTE", "BALTIMORE", "MD", "MARYLAND"}
+
+
 def _strip_trailers(t: str) -> str:
     prev = None
     while prev != t:
@@ -225,6 +231,10 @@ def _parse_cached(t: str) -> tuple:
         a, b = _strip_trailers(parts[0]), _strip_trailers(parts[1])
         return ("intersection", None, (split_street(a, True), split_street(b, True)))
     t = _strip_trailers(t)
+    m = _PLAIN.match(t)
+    if m and not (set(m.group(2).split()) & _NOT_PLAIN):
+        # 'number street' with nothing else left: the CRF tagger would only echo it back.
+        return ("address", int(m.group(1)), (split_street(m.group(2), True),))
     try:
         tags, _ = usaddress.tag(t)
         number, street = tags.get("AddressNumber", ""), _street_from_tags(tags)
