@@ -20,6 +20,7 @@ from geo.geocode_match import Candidate, search
 THRESHOLD = 0.6          # below this score an answer is "no match"
 SAME_PLACE_M = 60.0      # candidates closer than this (metres) are one answer, not a choice
 SAME_CROSSING_M = 150.0  # the same for intersections (divided roads, wide junctions)
+NAMED_AT_CROSSING_M = 25.0  # a named intersection this close to the network crossing is its centre
 AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
 # The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
 # address point carries that exact number, a multiple of 100 is read as the block face.
@@ -61,6 +62,29 @@ def _normalized(q: address.Query, c: Candidate) -> str:
     return f"{q.number} {c.key}"
 
 
+def _reconcile_crossings(cands: list[Candidate]) -> list[Candidate]:
+    """One answer per junction from named intersections and network crossings of the same pair.
+
+    A named point within NAMED_AT_CROSSING_M of the crossing is the junction's centre as the city
+    drew it, and wins. Named points of the pair farther away (up to SAME_CROSSING_M) are other
+    pieces of a wide junction; the crossing of the centrelines is then the better estimate.
+    """
+    named = [c for c in cands if c.match_type == "intersection"]
+    out: list[Candidate] = []
+    used: set[int] = set()
+    for n in (c for c in cands if c.match_type == "crossing"):
+        near = sorted((_metres(t, n), i) for i, t in enumerate(named) if t.key == n.key and _metres(t, n) <= SAME_CROSSING_M)
+        score = max([n.score] + [named[i].score for _, i in near])
+        if near and near[0][0] <= NAMED_AT_CROSSING_M:
+            t = named[near[0][1]]
+            out.append(Candidate(t.key, "intersection", t.lon, t.lat, score))
+        else:
+            out.append(Candidate(n.key, "intersection", n.lon, n.lat, score))
+        used.update(i for _, i in near)
+    out += [t for i, t in enumerate(named) if i not in used]
+    return out
+
+
 def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult], str | None]:
     """Located answers best first (near-duplicates merged) and the no-match reason, if any."""
     located = [c for c in cands if c.lon is not None]
@@ -75,6 +99,8 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
         else:
             located = [c for c in located if c.match_type != "block"]
         located = [c for c in located if not (c.match_type == "block" and c.key in keys_with_point)]
+    if q.kind == "intersection":
+        located = _reconcile_crossings(located)
     located.sort(key=lambda c: -c.score)
     kept: list[Candidate] = []
     for c in located:

@@ -9,7 +9,8 @@
 -- front), minus 0.02..0.45 for directional and 0.04..0.12 for street-type disagreements; kept
 -- from 0.45. Match types then multiply: address point 1.0, between address points 0.97, centreline
 -- range 0.95 (0.85 when the parity fits neither side), block face 0.92, named two-street
--- intersection 0.98 (0.93 when the named junction has more streets), network crossing 0.95.
+-- intersection 0.98 (0.93 when the named junction has more streets), network crossing 0.95
+-- (match type 'crossing'; geo.geocode reconciles it with named intersections nearby).
 -- Interpolated house numbers are offset 12 m from the centreline towards their side.
 CREATE OR REPLACE FUNCTION geocode_candidates(
     p_qi int[], p_kind text[], p_num int[], p_s0 int[], p_s1 int[],
@@ -118,7 +119,7 @@ BEGIN
         JOIN intersections x ON x.id = p0.intersection_id
         WHERE q.kind = 'intersection'
         UNION ALL
-        SELECT q.i, c0.key || ' & ' || c1.key, 'intersection', x.geom,
+        SELECT q.i, c0.key || ' & ' || c1.key, 'crossing', x.geom,
                (c0.score + c1.score - 1) * 0.95
         FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
         JOIN geo_crossings x ON x.key_a = c0.key AND x.key_b = c1.key
