@@ -57,7 +57,7 @@ def cases(url: str, layer: str, n: int, seed: int) -> dict[str, list[dict]]:
 def raw_sql(layer: str, q: dict) -> tuple[str, list]:
     """The same page as plain SQL: GeoJSON built in PostgreSQL, no count (the floor)."""
     x0, y0, x1, y1 = (float(v) for v in q["bbox"].split(","))
-    where, params = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"], [x0, y0, x1, y1]
+    where, params = ["ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"], [x0, y0, x1, y1]
     if "datetime" in q:
         a, b = q["datetime"].split("/")
         where.append("observed_at >= %s AND observed_at <= %s")
@@ -65,12 +65,13 @@ def raw_sql(layer: str, q: dict) -> tuple[str, list]:
     if "filter" in q:
         where.append("priority <= %s")
         params.append(2)
+    order = "id" if "datetime" in q else "id + 0"  # as our provider does (see RTCCProvider._order)
     props = ("feed_id", "observed_at", "received_at", "district", "beat", "loc_method", "type", "priority",
              "address", "description", "loc_score")
     js = ", ".join(f"'{p}', {p}" for p in props)
     sql = (f"SELECT json_build_object('type', 'Feature', 'id', id, 'geometry', ST_AsGeoJSON(geom, 7)::json, "
            f"'properties', json_build_object({js}))::text FROM {layer} WHERE {' AND '.join(where)} "
-           f"ORDER BY id LIMIT %s")
+           f"ORDER BY {order} LIMIT %s")
     return sql, params + [int(q["limit"])]
 
 
