@@ -33,7 +33,10 @@ export class TimeWindow {
 
   /** The current window as [startMs|null, endMs] and its datetime= value (null: no filter). */
   current() {
-    const end = this.end ?? Math.floor(Date.now() / 60e3) * 60e3;
+    // Live windows slide in steps of 1/288 of their span (at least a minute): tile URLs, and so the
+    // server's and the browser's tile caches, stay the same between steps.
+    const q = Math.max(60e3, (this.span ?? 0) / 288);
+    const end = this.end ?? Math.floor(Date.now() / q) * q;
     const start = this.span == null ? null : end - this.span;
     let datetime = null;
     if (this.live) datetime = start == null ? null : `${iso(start)}/..`;
