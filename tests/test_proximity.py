@@ -212,3 +212,23 @@ def test_recent_context_window_and_hotlist(client, conn):
     hot = next(e for e in recent if e["kind"] == "alpr_read")
     assert hot["plate"] == plate and hot["hotlist"] == "stolen vehicle" and abs(hot["distance_m"] - 50) < 0.2
     assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'proximity.nearest'").fetchone()[0] == n_audit + 1
+
+
+def test_knn_overfetch_falls_back_to_an_exact_scan(client, conn):
+    """Planar KNN in degrees prefers north-south neighbours (a degree of longitude is shorter): 11
+    cameras 110 m north come before one 100 m east, which is the nearest in metres and must win."""
+    lon, lat = -76.4700, 39.1600
+    rows = [(f"KNN-N{i}", *fov.GEOD.fwd(lon, lat, 0.0, 110.0 + i * 0.1)[:2], 0.0) for i in range(11)]
+    rows.append(("KNN-E", *fov.GEOD.fwd(lon, lat, 90.0, 100.0)[:2], 90.0))
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO cameras (id, name, heading_deg, fov_deg, range_m, geom) "
+                        "VALUES (%s, 'knn', %s, 40, 300, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                        [(cid, h, x, y) for cid, x, y, h in rows])
+    try:
+        r = client.get("/api/nearest", params={"lon": lon, "lat": lat, "cameras": 1, "units": 0, "recent_m": 0})
+        [cam] = r.json()["cameras"]
+        assert cam["id"] == "KNN-E" and cam["sees_location"] is False and abs(cam["distance_m"] - 100) < 0.11
+        cams = [fov.CameraView(cid, x, y, h, 40.0, 300.0) for cid, x, y, h in rows]
+        assert fov.rank_cameras(cams, lon, lat, 1, 1500, 150)[0].camera.id == "KNN-E"
+    finally:
+        conn.execute("DELETE FROM cameras WHERE id LIKE 'KNN-%'")
