@@ -4,6 +4,7 @@ catalog as JSON, so the web legend and layer panel derive from layers/catalog.py
 """
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -82,6 +83,27 @@ def _services(request: Request) -> dict[str, bool]:
             "live": route_exists(app, "/api/live")}
 
 
+_RANGE_TTL_S = 300.0  # seconds: the replay slider's bounds may be this stale
+_range_cache: tuple[float, tuple] | None = None
+
+
+def _time_range_and_extent() -> tuple:
+    """Events' time range (the replay slider's bounds) and the districts' extent (initial view).
+
+    min/max over every partition costs ~0.5 s on a million events, so each process keeps the
+    answer for a few minutes (a hint for the UI, not state other processes depend on)."""
+    global _range_cache
+    now = time.monotonic()
+    if _range_cache is not None and now - _range_cache[0] < _RANGE_TTL_S:
+        return _range_cache[1]
+    with db.pool().connection() as conn:
+        lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM events").fetchone()
+        ext = conn.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                           "FROM (SELECT ST_Extent(geom) AS e FROM districts) s").fetchone()
+    _range_cache = (now, (lo, hi, ext))
+    return lo, hi, ext
+
+
 @router.get("/api/layers", tags=["web"], summary="The layer catalog (styles, legend, tile URLs) for map clients")
 def layers(request: Request) -> dict:
     out = []
@@ -92,12 +114,7 @@ def layers(request: Request) -> dict:
         d["tiles"] = f"/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"
         d["tilejson"] = f"/tiles/{layer.id}.json"
         out.append(d)
-    with db.pool().connection() as conn:
-        # min/max through the (kind, observed_at) index on each partition: cheap at any size.
-        lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM events").fetchone()
-        # The initial view: the police districts (the service area box is looser than the city).
-        ext = conn.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                           "FROM (SELECT ST_Extent(geom) AS e FROM districts) s").fetchone()
+    lo, hi, ext = _time_range_and_extent()
     s = get_settings()
     x0, y0, x1, y1 = s.service_area
     return {"layers": out, "services": _services(request), "agency": s.agency_name, "timezone": s.timezone,
