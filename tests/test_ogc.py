@@ -95,6 +95,16 @@ def test_bbox_matches_sql(client, conn):
         assert len(got) == want > 0, layer
 
 
+def test_bbox_edges_are_exact(client, conn):
+    """A point 4e-6 degrees (~0.4 m) outside the bbox is out: index boxes are float4, the filter is not."""
+    fid, x, y = conn.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM cad_incidents WHERE geom IS NOT NULL "
+                             "ORDER BY id LIMIT 1").fetchone()
+    for dx, inside in ((4e-6, True), (-4e-6, False)):
+        bbox = f"{x - 0.01!r},{y - 0.01!r},{x + dx!r},{y + 0.01!r}"
+        ids = {f["id"] for f in walk(client, "cad_incidents", bbox=bbox, limit=MAX_LIMIT)}
+        assert (fid in ids) is inside, dx
+
+
 def test_datetime_instants_intervals_and_open_ends(client, conn):
     lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM cad_incidents").fetchone()
     mid = lo + (hi - lo) / 2
