@@ -1,6 +1,7 @@
 """Proximity engine speed on `rtcc synth` data, side by side with the issue's targets, in one run.
 
   raw SQL floor        KNN "nearest 5 cameras" (ORDER BY geom <-> pt LIMIT 5), one connection
+  HTTP floor           GET /healthz (one SELECT 1 through the same app and pool), 4 concurrent clients
   engine SQL           rtcc_proximity() for cameras + recent context, and for 10 routed units
   HTTP by coordinates  GET /api/nearest?lon&lat&units=0 (5 cameras + recent), 4 concurrent clients
   HTTP by address      GET /api/nearest?address=...&units=0, 4 concurrent clients
@@ -62,20 +63,23 @@ def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple
     return pts, addrs
 
 
-def sql_loop(url: str, sql: str, args: list[tuple], seconds: float) -> list[float]:
-    """One connection, prepared statement, back to back: milliseconds per query."""
-    lat = []
+def sql_mix(url: str, jobs: dict[str, tuple[str, list[tuple]]], seconds: float) -> dict[str, tuple[list[float], float]]:
+    """One connection, prepared statements, the jobs interleaved query by query (so a noisy, shared
+    machine slows them alike): per job, milliseconds per query and queries/s of time spent on it."""
+    lat: dict[str, list[float]] = {k: [] for k in jobs}
     with psycopg.connect(url, autocommit=True) as c:
-        for a in args[:20]:
-            c.execute(sql, a, prepare=True).fetchall()
+        for sql, args in jobs.values():
+            for a in args[:20]:
+                c.execute(sql, a, prepare=True).fetchall()
         end = time.perf_counter() + seconds
         i = 0
         while time.perf_counter() < end:
-            t = time.perf_counter()
-            c.execute(sql, args[i % len(args)], prepare=True).fetchall()
-            lat.append((time.perf_counter() - t) * 1000)
+            for k, (sql, args) in jobs.items():
+                t = time.perf_counter()
+                c.execute(sql, args[i % len(args)], prepare=True).fetchall()
+                lat[k].append((time.perf_counter() - t) * 1000)
             i += 1
-    return lat
+    return {k: (v, 1000 * len(v) / sum(v)) for k, v in lat.items()}
 
 
 class Client:
@@ -170,22 +174,28 @@ def main() -> None:
 
     print(f"\n{'measurement':<34} {'n':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}   {'target':<28}")
     knn = "SELECT id FROM cameras ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 5"
-    lat = sql_loop(url, knn, pts, s / 2)
-    row("raw SQL floor: KNN 5 cameras", lat, len(lat) / (s / 2), note="1 connection")
     eng = "SELECT rtcc_proximity(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s::jsonb)::text"
+    os.environ["RTCC_UNIT_MAX_AGE_S"] = "1000000000"  # for the server below too
     from services.proximity import engine
-    os.environ["RTCC_UNIT_MAX_AGE_S"] = "1000000000"
     from services.settings import get_settings
     get_settings.cache_clear()
     import orjson
     pc = orjson.dumps(engine.params(units=0)).decode()
-    lat = sql_loop(url, eng, [(x, y, pc) for x, y in pts], s / 2)
-    row("engine SQL: 5 cameras + recent", lat, len(lat) / (s / 2), note="rtcc_proximity(), 1 connection")
+    pcr = orjson.dumps(engine.params(units=0, recent_m=0)).decode()
     pu = orjson.dumps(engine.params(cameras=0, units=5, recent_m=0)).decode()
-    lat = sql_loop(url, eng, [(x, y, pu) for x, y in pts], s / 2)
-    row("engine SQL: ETA 10 candidates", lat, len(lat) / (s / 2), note="rtcc_proximity(), 1 connection")
+    res = sql_mix(url, {
+        "raw SQL floor: KNN 5 cameras": (knn, pts),
+        "engine SQL: 5 cameras": (eng, [(x, y, pcr) for x, y in pts]),
+        "engine SQL: 5 cameras + recent": (eng, [(x, y, pc) for x, y in pts]),
+    }, s)
+    for name, (lat, qps) in res.items():
+        row(name, lat, qps, note="1 connection, interleaved" + (", rtcc_proximity()" if "engine" in name else ""))
+    lat, qps = sql_mix(url, {"eta": (eng, [(x, y, pu) for x, y in pts])}, s / 2)["eta"]
+    row("engine SQL: ETA 10 candidates", lat, qps, note="1 connection, rtcc_proximity()")
 
     with server(url, workers=a.workers) as base:
+        lat, rps, err = http_load(base, ["/healthz"], a.clients, s / 2)
+        row("HTTP floor: /healthz (SELECT 1)", lat, rps, note=f"{a.clients} clients, same server and pool")
         coords = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'units': 0})}" for x, y in pts]
         lat, rps, err = http_load(base, coords, a.clients, s)
         row("HTTP nearest by coordinates", lat, rps, TARGETS["http_coords"],
