@@ -7,7 +7,8 @@
 -- Scoring (0..1): a street candidate starts from its name similarity (1 exact; else the best of
 -- trigram similarity and 1 - edit distance / length, scaled by 0.8; 0.8 for a name cut at the
 -- front), minus 0.02..0.45 for directional and 0.04..0.12 for street-type disagreements; kept
--- from 0.45. Match types then multiply: address point 1.0, between address points 0.97, centreline
+-- from 0.45. Match types then multiply: address point 1.0, between address points 0.97, beyond
+-- the last address points 0.96, centreline
 -- range 0.95 (0.85 when the parity fits neither side), block face 0.92, named two-street
 -- intersection 0.98 (0.93 when the named junction has more streets), network crossing 0.95
 -- (match type 'crossing'; geo.geocode reconciles it with named intersections nearby).
@@ -88,6 +89,26 @@ BEGIN
                             WHERE a.key = c.key AND a.number > q.num AND a.number <= q.num + 200
                             ORDER BY (a.number % 2 = q.num % 2) DESC, a.number LIMIT 1) hi
         WHERE q.kind = 'address' AND ST_DWithin(lo.geom::geography, hi.geom::geography, 250)
+    ), ext AS (
+        -- Points on one side of the number only: extrapolate from the nearest same-parity point
+        -- (at most 20 numbers away) through the next one beyond it, by at most 60 m.
+        SELECT q.i, c.key, 'address_interpolated' AS mt,
+               ST_SetSRID(ST_MakePoint(ST_X(p1.geom) + (ST_X(p1.geom) - ST_X(p2.geom)) * f.f,
+                                       ST_Y(p1.geom) + (ST_Y(p1.geom) - ST_Y(p2.geom)) * f.f), 4326) AS geom,
+               c.score * 0.96 AS score
+        FROM q JOIN c ON c.sid = q.s0
+        CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                            WHERE a.key = c.key AND a.number BETWEEN q.num - 20 AND q.num + 20
+                              AND a.number <> q.num AND a.number % 2 = q.num % 2
+                            ORDER BY abs(a.number - q.num), a.number LIMIT 1) p1
+        CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
+                            WHERE a.key = c.key AND a.number % 2 = q.num % 2
+                              AND sign(a.number - p1.number) = sign(p1.number - q.num)
+                              AND abs(a.number - p1.number) <= 100
+                            ORDER BY abs(a.number - p1.number) LIMIT 1) p2
+        CROSS JOIN LATERAL (SELECT (q.num - p1.number)::float8 / (p1.number - p2.number) AS f) f
+        WHERE q.kind = 'address'
+          AND ST_Distance(p1.geom::geography, p2.geom::geography) * f.f <= 60
     ), rng AS (
         SELECT q.i, c.key, 'range' AS mt, r.geom,
                c.score * CASE WHEN r.parity_ok THEN 0.95 ELSE 0.85 END AS score
@@ -125,7 +146,7 @@ BEGIN
         JOIN geo_crossings x ON x.key_a = c0.key AND x.key_b = c1.key
         WHERE q.kind = 'intersection'
     ), found AS (
-        SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM rng
+        SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM ext UNION ALL SELECT * FROM rng
         UNION ALL SELECT * FROM blk WHERE geom IS NOT NULL UNION ALL SELECT * FROM ix
     )
     SELECT i, key, mt, ST_X(geom), ST_Y(geom), score FROM found

@@ -120,6 +120,36 @@ def test_interpolates_between_neighbouring_address_points(conn):
     assert abs(seg.project(p, normalized=True) - (num - lo_num) / (hi_num - lo_num)) < 0.01
 
 
+def test_extrapolates_beyond_the_last_address_point(conn):
+    """The highest-numbered point of a run, withheld: continue the line of its two predecessors."""
+    num, street, key = conn.execute("""
+        SELECT m.number, a.street, m.key FROM geo_addresses m JOIN addresses a ON a.id = m.id
+        WHERE m.number % 100 <> 0
+          AND NOT EXISTS (SELECT 1 FROM geo_addresses x WHERE x.key = m.key AND x.number > m.number
+                          AND x.number <= m.number + 200)
+          AND (SELECT count(*) FROM geo_addresses x WHERE x.key = m.key AND x.number % 2 = m.number % 2
+               AND x.number BETWEEN m.number - 6 AND m.number - 2) >= 2
+        ORDER BY md5(m.id) LIMIT 1""").fetchone()
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM addresses WHERE number = %s AND street = %s", (num, street))
+            p1, p2 = conn.execute(
+                "SELECT ST_X(geom), ST_Y(geom) FROM geo_addresses WHERE key = %s AND number %% 2 = %s "
+                "AND number < %s ORDER BY number DESC LIMIT 2", (key, num % 2, num)).fetchall()
+            r = G.geocode_best(conn, f"{num} {street}")
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert r.ok and r.match_type == "address_interpolated", r
+    a, b, p = metric(*p2), metric(*p1), metric(r.lon, r.lat)
+    if a.distance(b) > 1:
+        # on the continuation of p2 -> p1, beyond p1
+        ext = shapely.LineString([a, shapely.Point(b.x + 10 * (b.x - a.x), b.y + 10 * (b.y - a.y))])
+        assert ext.distance(p) < 0.5 and a.distance(p) >= a.distance(b) - 0.5
+    else:
+        assert b.distance(p) < 1
+
+
 def test_intersection_from_the_table_in_every_form(conn):
     iid, name, x, y = conn.execute(
         "SELECT id, name, ST_X(geom), ST_Y(geom) FROM intersections WHERE name ~ '^[NSEW] [A-Z ]+ (ST|AVE) & [NSEW] [A-Z ]+ (ST|AVE)$' "
