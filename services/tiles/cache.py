@@ -32,7 +32,8 @@ log = logging.getLogger("rtcc.tiles")
 MAX_BYTES = 256 * 1024 * 1024   # cache size per process, bytes
 MAX_AGE_S = 3600                # seconds a tile may be served with no write notice (out-of-band edits)
 # NOTIFY types that change whole layers (no bbox in the payload): type -> layer sources.
-WHOLE_LAYER_TYPES = {"units": {"units_current"}, "cameras": {"cameras", "camera_cones"}}
+WHOLE_LAYER_TYPES = {"units": {"units_current"}, "cameras": {"cameras", "camera_cones"},
+                     "task": {"task_locations"}}
 MAX_POINTS = 20_000             # batches with more events are invalidated by their bbox alone
 _LAYER_KINDS = {l.id: l.event_kind for l in CATALOG if l.event_kind}
 
@@ -192,7 +193,8 @@ class TileCache:
             except Exception as e:  # database restart: stop caching, reconnect with backoff
                 self.ready.clear()
                 self.clear()
-                log.warning("tile cache listener lost its connection (%s); retrying in %.1fs", e, delay)
+                (log.warning if delay == 0.5 else log.debug)(
+                    "tile cache listener lost its connection (%s); retrying in %.1fs", e, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10)
         self.ready.clear()

@@ -17,7 +17,7 @@ from pygeofilter.backends.evaluator import Evaluator, handle
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
-from layers.catalog import Layer
+from layers.catalog import CATALOG, Layer
 from services.errors import BadRequest
 
 # Relative windows (`hours=`, `since=` without an end) are resolved against `now` rounded down to
@@ -283,7 +283,7 @@ def parse_filters(layer: Layer, params: dict[str, str]) -> Filters:
 
 
 def parse_kinds(text: str | None) -> tuple[str, ...] | None:
-    from layers.catalog import CATALOG
+    """`kinds=a,b` of the hexbins: event kinds known to the catalog."""
     if not text:
         return None
     known = {layer.event_kind for layer in CATALOG if layer.event_kind}
