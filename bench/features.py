@@ -57,7 +57,9 @@ def cases(url: str, layer: str, n: int, seed: int) -> dict[str, list[dict]]:
 def raw_sql(layer: str, q: dict) -> tuple[str, list]:
     """The same page as plain SQL: GeoJSON built in PostgreSQL, no count (the floor)."""
     x0, y0, x1, y1 = (float(v) for v in q["bbox"].split(","))
-    where, params = ["ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"], [x0, y0, x1, y1]
+    where = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND ST_X(geom) BETWEEN %s AND %s "
+             "AND ST_Y(geom) BETWEEN %s AND %s"]
+    params = [x0, y0, x1, y1, x0, x1, y0, y1]
     if "datetime" in q:
         a, b = q["datetime"].split("/")
         where.append("observed_at >= %s AND observed_at <= %s")
