@@ -277,6 +277,16 @@ def main() -> None:
         rate = throughput(conn, batch, geocode_many)
         print(f"\nbatch geocode_many, {len(batch)} distinct mixed inputs, one call: {rate:,.0f} addresses/s   "
               f"(target >= 1,000/s)")
+        from geo.geocode import geocode_best
+        _cold()
+        single = []
+        for t in batch[:1000]:
+            t0 = time.perf_counter()
+            geocode_best(conn, t)
+            single.append((time.perf_counter() - t0) * 1000)
+        single.sort()
+        print(f"single geocode_best in process, {len(single)} calls: p50 {statistics.median(single):.1f} ms, "
+              f"p99 {single[int(0.99 * (len(single) - 1))]:.1f} ms")
     if not args.no_http:
         p50, p99, rev = http_latency(url, mixed[:1000])
         print(f"single GET /api/geocode over HTTP, {min(1000, len(mixed))} requests: p50 {p50:.1f} ms, "
