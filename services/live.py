@@ -149,7 +149,10 @@ async def live(request: Request,
                types: str | None = Query(None, description="Message types: event, unit, camera, proximity (default all)")):
     want_kinds = {k.strip() for k in kinds.split(",")} if kinds else None
     want_types = {t.strip() for t in types.split(",")} if types else None
-    if (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS):
+    # Personal data can reach this client through ALPR events, or through proximity answers
+    # (their recent context lists hotlisted plates): such subscriptions are audited.
+    alpr_events = (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS)
+    if alpr_events or want_types is None or "proximity" in want_types:
         def _audit():
             with db.pool().connection() as conn:
                 audit.record(conn, request, "live.subscribe", "api/live",

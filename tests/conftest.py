@@ -48,28 +48,36 @@ def _url_for(admin: str, dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(admin, dbname=dbname)
 
 
-def _build_template(admin: str) -> None:
-    from services import demo, migrate
-    fp = _fingerprint()
+def _clone_template(admin: str, name: str) -> None:
+    """(Re)build the template if sql/, data/ or the loader changed, then clone it into `name`,
+    both under one advisory lock so concurrent sessions never see a half-built template."""
     with psycopg.connect(admin, autocommit=True) as a:
         a.execute("SELECT pg_advisory_lock(7419002)")
         try:
-            row = a.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                            (TEMPLATE,)).fetchone()
-            if row and row[0] == fp:
-                return
-            if row:
-                a.execute(f'ALTER DATABASE "{TEMPLATE}" IS_TEMPLATE false')
-                a.execute(f'DROP DATABASE "{TEMPLATE}" WITH (FORCE)')
-            a.execute(f'CREATE DATABASE "{TEMPLATE}"')
-            with psycopg.connect(_url_for(admin, TEMPLATE), autocommit=True) as c:
-                migrate.apply(c)
-                demo.load(c)
-                c.execute("VACUUM ANALYZE")
-            a.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{fp}'")
-            a.execute(f'ALTER DATABASE "{TEMPLATE}" IS_TEMPLATE true')
+            _build_template(a, admin)
+            a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            a.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
         finally:
             a.execute("SELECT pg_advisory_unlock(7419002)")
+
+
+def _build_template(a: psycopg.Connection, admin: str) -> None:
+    from services import demo, migrate
+    fp = _fingerprint()
+    row = a.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                    (TEMPLATE,)).fetchone()
+    if row and row[0] == fp:
+        return
+    if row:
+        a.execute(f'ALTER DATABASE "{TEMPLATE}" IS_TEMPLATE false')
+        a.execute(f'DROP DATABASE "{TEMPLATE}" WITH (FORCE)')
+    a.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    with psycopg.connect(_url_for(admin, TEMPLATE), autocommit=True) as c:
+        migrate.apply(c)
+        demo.load(c)
+        c.execute("VACUUM ANALYZE")
+    a.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{fp}'")
+    a.execute(f'ALTER DATABASE "{TEMPLATE}" IS_TEMPLATE true')
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +88,8 @@ def admin_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(admin_url):
     """A fresh database for this session: schema + demo city, cloned from the template."""
-    _build_template(admin_url)
     name = f"rtcc_test_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        a.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    _clone_template(admin_url, name)
     url = _url_for(admin_url, name)
     os.environ["DATABASE_URL"] = url
     from services import db

@@ -87,11 +87,12 @@ def test_kind_filter_and_unit_messages(server_url):
 def test_streams_with_alpr_reads_are_audited(server_url, conn):
     before = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'live.subscribe'").fetchone()[0]
     headers = {"X-RTCC-User": "analyst7", "X-RTCC-Purpose": "case 24-118812"}
-    for url in ("/api/live", "/api/live?kinds=alpr_read,call", "/api/live?kinds=call"):
+    for url in ("/api/live", "/api/live?kinds=alpr_read,call", "/api/live?types=event&kinds=call",
+                "/api/live?types=unit"):
         with httpx.Client(timeout=5) as c, c.stream("GET", server_url + url, headers=headers) as r:
             next(r.iter_lines())
     rows = conn.execute("SELECT who, purpose, detail FROM audit_log WHERE action = 'live.subscribe' "
                         "ORDER BY id DESC LIMIT 5").fetchall()
     after = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'live.subscribe'").fetchone()[0]
-    assert after - before == 2  # the calls-only stream reads no personal data
+    assert after - before == 2  # calls-only and units-only streams read no personal data
     assert rows[0][0] == "analyst7" and rows[0][1] == "case 24-118812"
