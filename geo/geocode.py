@@ -32,7 +32,7 @@ class GeocodeResult:
     lon: float | None
     lat: float | None
     match_type: str | None      # address_point, address_interpolated (between address points), range
-                                # (centreline range), intersection, block; None when no match
+                                # (centreline range), intersection, block, place; None when no match
     score: float                # 0..1
     normalized: str
     reason: str | None = None   # why there is no match (or why the score is low)
@@ -55,7 +55,7 @@ def _metres(a: Candidate, b: Candidate) -> float:
 
 
 def _normalized(q: address.Query, c: Candidate) -> str:
-    if c.match_type == "intersection":
+    if c.match_type in ("intersection", "place"):
         return c.key
     if c.match_type == "block":
         return f"{q.number} BLOCK {c.key}"
@@ -135,9 +135,18 @@ def _no_match(q: address.Query, reason: str, score: float = 0.0) -> GeocodeResul
 def _why_not_searched(q: address.Query) -> str | None:
     if q.kind == "empty":
         return "empty address"
-    if q.kind == "street":
-        return "no house number, block or cross street"
     return None
+
+
+def _places(conn: psycopg.Connection, q: address.Query) -> tuple[list[GeocodeResult], str | None]:
+    """A street name alone is no location; a place or landmark name is (sql/013)."""
+    rows = conn.execute("SELECT name, lon, lat, sim FROM geocode_places(%s)", (address.clean(q.text),),
+                        prepare=True).fetchall()
+    cands = [Candidate(name, "place", x, y, float(sim)) for name, x, y, sim in rows]
+    results, reason = _rank(q, cands)
+    if not results:
+        return [], "no house number, block or cross street, and no place of that name"
+    return results, reason
 
 
 def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query, list[GeocodeResult], str | None]]:
@@ -148,6 +157,9 @@ def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query
         why = _why_not_searched(q)
         if why:
             out.append((q, [], why))
+            continue
+        if q.kind == "street":
+            out.append((q, *_places(conn, q)))
             continue
         results, reason = _rank(q, found.get(i, []))
         out.append((q, results, reason))

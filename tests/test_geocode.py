@@ -289,3 +289,10 @@ def test_demo_address_only_arrests_go_through_the_geocoder(conn):
         else:
             assert g.reason  # e.g. '400 BROADWAY ST': both N and S BROADWAY have a 400 block
     assert sum(g.ok for g in expected) >= len(rows) // 3
+
+
+def test_place_names_from_the_stations_table(conn):
+    name, x, y = conn.execute("SELECT name, ST_X(geom), ST_Y(geom) FROM stations ORDER BY id DESC LIMIT 1").fetchone()
+    r = G.geocode_best(conn, name.lower())
+    assert r.ok and r.match_type == "place" and dist_m(r, x, y) < 0.5
+    assert not G.geocode_best(conn, "Gotham City Police Plaza").ok
