@@ -128,13 +128,12 @@ class Compiler:
         return sql.Literal(node) if isinstance(node, bool) else Bound(node)
 
     def _function(self, node: ast.Function) -> sql.Composable:
+        """CQL2 CASEI (case-insensitive comparison), LOWER, UPPER; ACCENTI is accepted as a no-op."""
+        template = {"casei": "lower({})", "lower": "lower({})", "upper": "upper({})", "accenti": "{}"}
         fname = node.name.lower()
-        if fname in ("casei", "lower") and len(node.arguments) == 1:
-            return sql.SQL("lower({})").format(self._value(node.arguments[0], "string"))
-        if fname in ("accenti", "upper") and len(node.arguments) == 1:
-            return sql.SQL("upper({})").format(self._value(node.arguments[0], "string")) \
-                if fname == "upper" else self._value(node.arguments[0], "string")
-        raise CQLError(f"Function '{node.name}' is not supported in filters (CASEI, LOWER, UPPER are).")
+        if fname not in template or len(node.arguments) != 1:
+            raise CQLError(f"Function '{node.name}' is not supported in filters (CASEI, LOWER, UPPER are).")
+        return sql.SQL(template[fname]).format(self._value(node.arguments[0], "string"))
 
     def _geometry(self, node: Any) -> sql.Composable:
         if isinstance(node, values.Envelope):
