@@ -135,15 +135,19 @@ BEGIN
                                                       WHERE o.intersection_id = x.id) <= 2
                                                 THEN 0.98 ELSE 0.93 END AS score
         FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
-        JOIN geo_intersection_parts p0 ON p0.key = c0.key
-        JOIN geo_intersection_parts p1 ON p1.intersection_id = p0.intersection_id AND p1.key = c1.key
-        JOIN intersections x ON x.id = p0.intersection_id
+        -- OFFSET 0 keeps these lookups per candidate pair, on the indexes (the kept generic plan
+        -- would otherwise hash whole tables for a single query)
+        CROSS JOIN LATERAL (SELECT x.id, x.geom FROM geo_intersection_parts p0
+                            JOIN geo_intersection_parts p1 ON p1.intersection_id = p0.intersection_id
+                            JOIN intersections x ON x.id = p0.intersection_id
+                            WHERE p0.key = c0.key AND p1.key = c1.key OFFSET 0) x
         WHERE q.kind = 'intersection'
         UNION ALL
         SELECT q.i, c0.key || ' & ' || c1.key, 'crossing', x.geom,
                (c0.score + c1.score - 1) * 0.95
         FROM q JOIN c c0 ON c0.sid = q.s0 JOIN c c1 ON c1.sid = q.s1
-        JOIN geo_crossings x ON x.key_a = c0.key AND x.key_b = c1.key
+        CROSS JOIN LATERAL (SELECT x.geom FROM geo_crossings x
+                            WHERE x.key_a = c0.key AND x.key_b = c1.key OFFSET 0) x
         WHERE q.kind = 'intersection'
     ), found AS (
         SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM ext UNION ALL SELECT * FROM rng
