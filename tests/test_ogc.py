@@ -145,6 +145,9 @@ def test_property_filter_and_numbers_matched(client, conn):
     ("observed_at > TIMESTAMP('2025-06-01T00:00:00Z')", "observed_at > '2025-06-01T00:00:00Z'"),
     ("T_DURING(observed_at, INTERVAL('2025-01-01T00:00:00Z', '2025-03-01T00:00:00Z'))",
      "observed_at BETWEEN '2025-01-01T00:00:00Z' AND '2025-03-01T00:00:00Z'"),
+    ("CASEI(district) = casei('CENTRAL')", "lower(district) = 'central'"),
+    ("DWITHIN(geom, POINT(-76.6122 39.2904), 800, meters)",  # metres on the geography
+     "ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(-76.6122, 39.2904), 4326)::geography, 800)"),
 ])
 def test_cql2_text_filter_matches_sql(client, conn, cql, where):
     want = sql_count(conn, "cad_incidents", where)
