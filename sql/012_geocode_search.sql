@@ -91,14 +91,16 @@ BEGIN
         WHERE q.kind = 'address' AND ST_DWithin(lo.geom::geography, hi.geom::geography, 250)
     ), ext AS (
         -- Points on one side of the number only: extrapolate from the nearest same-parity point
-        -- (at most 20 numbers away) through the next one beyond it, by at most 60 m.
+        -- (at most 50 numbers away) through the next one beyond it, by at most 100 m
         SELECT q.i, c.key, 'address_interpolated' AS mt,
                ST_SetSRID(ST_MakePoint(ST_X(p1.geom) + (ST_X(p1.geom) - ST_X(p2.geom)) * f.f,
                                        ST_Y(p1.geom) + (ST_Y(p1.geom) - ST_Y(p2.geom)) * f.f), 4326) AS geom,
                c.score * 0.96 AS score
         FROM q JOIN c ON c.sid = q.s0
+        -- (a hundred number stays the block face unless a point is very close: police block form)
+        CROSS JOIN LATERAL (SELECT CASE WHEN q.num % 100 = 0 THEN 20 ELSE 50 END AS w) w
         CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
-                            WHERE a.key = c.key AND a.number BETWEEN q.num - 20 AND q.num + 20
+                            WHERE a.key = c.key AND a.number BETWEEN q.num - w.w AND q.num + w.w
                               AND a.number <> q.num AND a.number % 2 = q.num % 2
                             ORDER BY abs(a.number - q.num), a.number LIMIT 1) p1
         CROSS JOIN LATERAL (SELECT a.number, a.geom FROM geo_addresses a
@@ -108,7 +110,7 @@ BEGIN
                             ORDER BY abs(a.number - p1.number) LIMIT 1) p2
         CROSS JOIN LATERAL (SELECT (q.num - p1.number)::float8 / (p1.number - p2.number) AS f) f
         WHERE q.kind = 'address'
-          AND ST_Distance(p1.geom::geography, p2.geom::geography) * f.f <= 60
+          AND ST_Distance(p1.geom::geography, p2.geom::geography) * f.f <= 100
     ), rng AS (
         SELECT q.i, c.key, 'range' AS mt, r.geom,
                c.score * CASE WHEN r.parity_ok THEN 0.95 ELSE 0.85 END AS score
@@ -149,8 +151,19 @@ BEGIN
         CROSS JOIN LATERAL (SELECT x.geom FROM geo_crossings x
                             WHERE x.key_a = c0.key AND x.key_b = c1.key OFFSET 0) x
         WHERE q.kind = 'intersection'
+    ), anchored AS (
+        -- Estimates from address points must agree with the centreline: within 150 m of a segment
+        -- whose range holds the number, when one exists (the two sources disagree in places).
+        SELECT e.* FROM (SELECT * FROM nbr UNION ALL SELECT * FROM ext) e JOIN q ON q.i = e.i
+        WHERE NOT EXISTS (SELECT 1 FROM geo_segments g WHERE g.key = e.key
+                            AND ((g.l_from <> 0 OR g.l_to <> 0) AND q.num BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
+                              OR (g.r_from <> 0 OR g.r_to <> 0) AND q.num BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to)))
+           OR EXISTS (SELECT 1 FROM geo_segments g JOIN streets s ON s.id = g.street_id WHERE g.key = e.key
+                        AND ((g.l_from <> 0 OR g.l_to <> 0) AND q.num BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
+                          OR (g.r_from <> 0 OR g.r_to <> 0) AND q.num BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
+                        AND ST_DWithin(s.geom::geography, e.geom::geography, 150))
     ), found AS (
-        SELECT * FROM pt UNION ALL SELECT * FROM nbr UNION ALL SELECT * FROM ext UNION ALL SELECT * FROM rng
+        SELECT * FROM pt UNION ALL SELECT * FROM anchored UNION ALL SELECT * FROM rng
         UNION ALL SELECT * FROM blk WHERE geom IS NOT NULL UNION ALL SELECT * FROM ix
     )
     SELECT i, key, mt, ST_X(geom), ST_Y(geom), score FROM found
