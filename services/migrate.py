@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import psycopg
@@ -9,6 +10,7 @@ import psycopg
 from services.settings import ROOT
 
 SQL_DIR = ROOT / "sql"
+log = logging.getLogger("rtcc.migrate")
 
 
 def migration_files() -> list[Path]:
@@ -25,9 +27,12 @@ def apply(conn: psycopg.Connection) -> list[str]:
     )
     conn.execute("SELECT pg_advisory_lock(7419001)")
     try:
-        done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+        done = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
         for path in migration_files():
             if path.name in done:
+                if done[path.name] != hashlib.sha256(path.read_bytes()).hexdigest():
+                    # An applied migration is never re-run; a changed file needs a new migration.
+                    log.warning("migration %s changed after it was applied to this database", path.name)
                 continue
             sql = path.read_text()
             with conn.transaction():
