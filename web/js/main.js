@@ -45,7 +45,7 @@ function targetFromFeature(f, catalog, lngLat) {
   const layer = catalog.layers.find(l => l.id === layerId);
   const coords = f.geometry.type === 'Point' ? f.geometry.coordinates : [lngLat.lng, lngLat.lat];
   const id = p.id ?? f.id;
-  if (!layer?.event_kind) { // a task, a hexbin…: the panel is about the place, not an incident
+  if (!layer?.event_kind && !p.live) { // a task, a hexbin…: the panel is about the place, not an incident
     const what = p.title || p.name || p.callsign || (p.count != null ? `${p.count} events in this cell` : null);
     return { lon: coords[0], lat: coords[1], title: `${layer ? layer.title : 'Feature'}${id != null ? ' #' + id : ''}`,
       address: what, observed_at: p.created_at || p.observed_at || null };
