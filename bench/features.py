@@ -54,27 +54,16 @@ def cases(url: str, layer: str, n: int, seed: int) -> dict[str, list[dict]]:
     }
 
 
-def raw_sql(layer: str, q: dict) -> tuple[str, list]:
-    """The same page as plain SQL: GeoJSON built in PostgreSQL, no count (the floor)."""
-    x0, y0, x1, y1 = (float(v) for v in q["bbox"].split(","))
-    where = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND ST_X(geom) BETWEEN %s AND %s "
-             "AND ST_Y(geom) BETWEEN %s AND %s"]
-    params = [x0, y0, x1, y1, x0, x1, y0, y1]
-    if "datetime" in q:
-        a, b = q["datetime"].split("/")
-        where.append("observed_at >= %s AND observed_at <= %s")
-        params += [a, b]
-    if "filter" in q:
-        where.append("priority <= %s")
-        params.append(2)
-    order = "id" if "datetime" in q else "id + 0"  # as our provider does (see RTCCProvider._order)
-    props = ("feed_id", "observed_at", "received_at", "district", "beat", "loc_method", "type", "priority",
-             "address", "description", "loc_score")
-    js = ", ".join(f"'{p}', {p}" for p in props)
-    sql = (f"SELECT json_build_object('type', 'Feature', 'id', id, 'geometry', ST_AsGeoJSON(geom, 7)::json, "
-           f"'properties', json_build_object({js}))::text FROM {layer} WHERE {' AND '.join(where)} "
-           f"ORDER BY {order} LIMIT %s")
-    return sql, params + [int(q["limit"])]
+def raw_sql(conn: psycopg.Connection, layer: str, q: dict) -> tuple[str, list]:
+    """Exactly the SQL our provider runs for this page (GeoJSON built in PostgreSQL, no count): the floor."""
+    from services.ogc.cql import params
+    from services.ogc.mount import _parse_filter
+    from services.ogc.provider import RTCCProvider
+    p = RTCCProvider({"name": "bench", "type": "feature", "data": layer})
+    bbox = [float(v) for v in q["bbox"].split(",")]
+    where = p._where(bbox, q.get("datetime"), [], _parse_filter(q["filter"]) if "filter" in q else None)
+    stmt = p.page_sql(where, 0, int(q["limit"]), spatial=not q.get("datetime"))
+    return stmt.as_string(conn), params(stmt)
 
 
 def load(make_call, queries: list[dict], seconds: float, clients: int) -> dict:
@@ -117,12 +106,15 @@ def http_caller(base: str, path: str, extra: dict):
     return make
 
 
-def sql_caller(url: str, layer: str):
+def sql_caller(url: str, layer: str, queries: list[dict]):
+    with psycopg.connect(url) as c:  # statements made before the clock starts
+        stmts = {id(q): raw_sql(c, layer, q) for q in queries}
+
     def make():
         conn = psycopg.connect(url, autocommit=True)
 
         def call(q: dict) -> bool:
-            sql, params = raw_sql(layer, q)
+            sql, params = stmts[id(q)]
             rows = conn.execute(sql, params).fetchall()
             "[" + ",".join(r[0] for r in rows) + "]"
             return True
@@ -169,6 +161,7 @@ def main() -> None:
     ap.add_argument("--synth", action="store_true", help="(re)create the database with rtcc synth first")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL") or BENCH_DB
+    os.environ["DATABASE_URL"] = url  # the provider (raw SQL floor) uses the app's settings and pool
     if "/rtcc?" in url or url.endswith("/rtcc"):
         sys.exit("refusing to benchmark the dev database `rtcc`: use a separate one (rtcc_bench)")
     if args.synth:
@@ -187,7 +180,6 @@ def main() -> None:
         targets = {
             "ours /ogc": http_caller(ours, f"/ogc/collections/{args.layer}/items", {"f": "json"}),
             "tipg": http_caller(tipg, f"/collections/public.{args.layer}/items", {"f": "geojson"}),
-            "raw SQL": sql_caller(url, args.layer),
         }
         # like for like: both servers return the same features (ids) for the first 20 queries of each case
         for case, qs in work.items():
@@ -203,7 +195,7 @@ def main() -> None:
             print(f"  check {case}: {same}/20 queries return the same ids on both servers "
                   f"({feats / 20:.0f} features per page on average)")
         for case, qs in work.items():
-            for name, make in targets.items():
+            for name, make in {**targets, "raw SQL": sql_caller(url, args.layer, qs)}.items():
                 load(make, qs, min(2.0, args.seconds / 5), args.clients)  # warm-up: pools, plans, caches
                 results.setdefault(case, {})[name] = load(make, qs, args.seconds, args.clients)
     print(f"\n{'case':<22}{'server':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")

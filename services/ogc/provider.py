@@ -222,10 +222,8 @@ class RTCCProvider(BaseProvider):
                 out["numberReturned"] = 0
                 self._audit(conn, "hits", {"matched": out["numberMatched"]}, bbox, datetime_, filterq)
                 return out
-            srid, flip = output_srid(crs_transform_spec)
-            stmt = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
-                self._feature_sql(srid, flip, skip_geometry, select_properties), src, where,
-                self._order(sortby or [], bool(bbox) and not datetime_), Bound(int(limit)), Bound(int(offset)))
+            stmt = self.page_sql(where, offset, limit, bool(bbox) and not datetime_, sortby, select_properties,
+                                 skip_geometry, crs_transform_spec)
             rows = self._run(conn, stmt).fetchall()
             out["features"] = orjson.loads(b"[" + ",".join(r[0] for r in rows).encode() + b"]")
             out["numberReturned"] = len(rows)
@@ -234,6 +232,15 @@ class RTCCProvider(BaseProvider):
             self._audit(conn, "query", {"returned": len(rows), "offset": offset, "limit": limit},
                         bbox, datetime_, filterq)
         return out
+
+    def page_sql(self, where: sql.Composable, offset: int, limit: int, spatial: bool, sortby: list | None = None,
+                 select_properties: list | None = None, skip_geometry: bool = False,
+                 crs_transform_spec: Any = None) -> sql.Composable:
+        """One page of features as GeoJSON text rows (also the raw-SQL floor of bench/features.py)."""
+        srid, flip = output_srid(crs_transform_spec)
+        return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
+            self._feature_sql(srid, flip, skip_geometry, select_properties), sql.Identifier(self.layer.source),
+            where, self._order(sortby or [], spatial), Bound(int(limit)), Bound(int(offset)))
 
     def _count(self, conn: psycopg.Connection, src: sql.Composable, where: sql.Composable) -> int:
         if self.layer.large:  # the planner's estimate: never a full count(*) on a growing table
