@@ -32,9 +32,12 @@ export class AddressSearch {
       return;
     }
     if (!this.catalog.services.geocode) { this.message('Geocoder not available on this server (coordinates "lat, lon" work).'); return; }
+    if (!go && this.going) return; // Enter was pressed: a late suggestion must not cancel the search
+    if (go) this.going = true;
     const seq = ++this.seq;
     this.form.dataset.state = 'loading';
     const r = await getJSON(`/api/geocode?q=${encodeURIComponent(q)}`);
+    if (go) this.going = false;
     if (seq !== this.seq) return;
     this.form.dataset.state = '';
     if (!r.ok) { this.message(`Search failed: ${r.error}`); return; }
