@@ -4,7 +4,7 @@
 
 The database must hold `rtcc synth` data (1,000,000 events, 50,000 cameras); `--synth` makes it.
 Three cases over a fixed seeded list of ~1 km bboxes: bbox + limit=100; + a datetime interval;
-+ a CQL2 filter. Each server is a separate uvicorn process with one worker; each case runs for
++ a CQL2 filter. Each server is a separate uvicorn process (--workers, default 1, the same for both); each case runs for
 --seconds with --clients concurrent clients. Prints requests/s, p50 and p99 side by side.
 """
 from __future__ import annotations
@@ -125,7 +125,7 @@ def sql_caller(url: str, layer: str, queries: list[dict]):
 class Tipg:
     """tipg as its own uvicorn process on the same database (bench-only dependency: pip install tipg)."""
 
-    def __init__(self, url: str, layer: str):
+    def __init__(self, url: str, layer: str, workers: int = 1):
         self.port = free_port()
         env = dict(os.environ, DATABASE_URL=url, TIPG_DB_TABLES=f'["public.{layer}"]',
                    TIPG_DB_SPATIAL_EXTENT="false", TIPG_DB_DATETIME_EXTENT="false",
@@ -133,7 +133,7 @@ class Tipg:
                       f"TIPG_TABLE_CONFIG__public_{layer}__DATETIMECOL": "observed_at",
                       f"TIPG_TABLE_CONFIG__public_{layer}__GEOMCOL": "geom"})
         self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
-                                      "--port", str(self.port), "--workers", "1", "--log-level", "warning",
+                                      "--port", str(self.port), "--workers", str(workers), "--log-level", "warning",
                                       "--no-access-log"], cwd=ROOT, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -158,6 +158,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and case")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers, the same for our server and tipg")
     ap.add_argument("--synth", action="store_true", help="(re)create the database with rtcc synth first")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL") or BENCH_DB
@@ -173,10 +174,11 @@ def main() -> None:
         n = c.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'events'").fetchone()
         rows = c.execute(f"SELECT count(*) FROM {args.layer}").fetchone()[0]
     print(f"database {url}: ~{sum(r for r in [n[0] if n else 0])} events (planner estimate), "
-          f"{rows} rows in {args.layer}; {args.clients} clients, {args.seconds:g} s per case, 1 worker per server")
+          f"{rows} rows in {args.layer}; {args.clients} clients, {args.seconds:g} s per case, "
+          f"{args.workers} uvicorn worker(s) per server")
     work = cases(url, args.layer, 400, args.seed)
     results: dict[str, dict[str, dict]] = {}
-    with server(url) as ours, Tipg(url, args.layer) as tipg:
+    with server(url, args.workers) as ours, Tipg(url, args.layer, args.workers) as tipg:
         targets = {
             "ours /ogc": http_caller(ours, f"/ogc/collections/{args.layer}/items", {"f": "json"}),
             "tipg": http_caller(tipg, f"/collections/public.{args.layer}/items", {"f": "geojson"}),

@@ -206,7 +206,7 @@ class RTCCProvider(BaseProvider):
 
     def _run(self, conn: psycopg.Connection, stmt: sql.Composable):
         try:
-            return conn.execute(stmt, params(stmt))
+            return conn.execute(stmt, params(stmt), prepare=True)  # server-side prepared from the first use
         except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction,
                 psycopg.errors.InvalidParameterValue) as e:
             raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
