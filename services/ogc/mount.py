@@ -87,6 +87,12 @@ def _to_json(dict_: dict, pretty: bool = False) -> str:
     return orjson.dumps(dict_, default=_json_default, option=opts).decode()
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 class OGCApp:
     """ASGI app for /ogc: builds pygeoapi on the first request (the database is up by then)."""
 
@@ -112,9 +118,9 @@ class OGCApp:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError:
                 folder = Path(tempfile.mkdtemp(prefix="rtcc-ogc-"))
-            cfg, oas = folder / f"pygeoapi-config.{os.getpid()}.yml", folder / f"openapi.{os.getpid()}.yml"
-            cfg.write_text(yaml.safe_dump(config, sort_keys=False))
-            oas.write_text(yaml.safe_dump(build_openapi(config), sort_keys=False))
+            cfg, oas = folder / "pygeoapi-config.yml", folder / "openapi.yml"
+            _write_atomic(cfg, yaml.safe_dump(config, sort_keys=False))  # other app processes share them
+            _write_atomic(oas, yaml.safe_dump(build_openapi(config), sort_keys=False))
             os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(cfg), str(oas)
 
             import pygeoapi.api.itemtypes as itemtypes
