@@ -194,21 +194,12 @@ def norm_gunshot(row: dict, feed: Feed, i: int) -> Event:
     return ev
 
 
-def norm_cad(row: dict, feed: Feed, i: int) -> Event:
+def norm_incident(row: dict, feed: Feed, i: int) -> Event:
+    """CAD incidents and 911 calls: a type, a priority, a place (coordinates or an address)."""
     ev = _event(row, feed, i)
     ev.type = str(row["type"]) if row.get("type") is not None else None
     ev.priority = _int(row, "priority")
     ev.attrs = {"description": row.get("description"), **_attrs(row, feed.fields)}
-    if ev.lon is None and not ev.address:
-        raise RowError("no location: give lon/lat or an address")
-    return ev
-
-
-def norm_call(row: dict, feed: Feed, i: int) -> Event:
-    ev = _event(row, feed, i)
-    ev.type = str(row["type"]) if row.get("type") is not None else None
-    ev.priority = _int(row, "priority")
-    ev.attrs = _attrs(row, feed.fields)
     if ev.lon is None and not ev.address:
         raise RowError("no location: give lon/lat or an address")
     return ev
@@ -254,9 +245,9 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
     Feed("gunshot", "gunshot", ("id", "observed_at"),
          ("id", "observed_at", "lon", "lat", "rounds", "confidence", "address"), norm_gunshot),
     Feed("cad", "cad_incident", ("id", "observed_at"),
-         ("id", "observed_at", "type", "priority", "address", "lon", "lat", "description"), norm_cad),
+         ("id", "observed_at", "type", "priority", "address", "lon", "lat", "description"), norm_incident),
     Feed("call", "call", ("id", "observed_at"),
-         ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_call),
+         ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_incident),
     Feed("avl", "unit", ("unit_id", "observed_at", "lon", "lat"),
          ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type"), norm_avl),
     Feed("camera", "camera", ("id", "lon", "lat"),
