@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from geo import tiles as T
 from layers.catalog import CATALOG, Layer, get_layer
-from services import db
+from services import audit, db
 from services.errors import BadRequest, NotFound
 from services.settings import get_settings
 from services.tiles import query as Q
@@ -67,6 +67,12 @@ def _render(layer: Layer, z: int, x: int, y: int, filters: Filters, thin: bool) 
             raise BadRequest(f"filter cannot be applied to layer '{layer.id}': {str(e).splitlines()[0]}")
 
 
+def _audit(request: Request, layer: Layer, z: int, x: int, y: int) -> None:
+    with db.pool().connection() as conn:
+        audit.record(conn, request, "tiles.read", f"tiles/{layer.id}/{z}/{x}/{y}",
+                     {k: v for k, v in request.query_params.items() if k != "purpose"})
+
+
 def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """Lon/lat box whose events can change this tile: the tile, its buffer and, for hexbins, a cell."""
     w, s, e, n = T.lonlat_bounds(z, x, y, max(T.BUFFER, T.EXTENT // T.THIN_CELLS))
@@ -118,6 +124,8 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int,
         raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
                        f"x and y 0..2^zoom-1)")
     filters = parse_filters(lyr, dict(request.query_params))
+    if lyr.event_kind in audit.PERSONAL_KINDS:  # ALPR reads: every tile served is in the audit trail
+        await run_in_threadpool(_audit, request, lyr, z, x, y)
     key = (lyr.id, z, x, y, filters.key(), Q.thins(lyr, z, thin))
     cache.start()
     hit = cache.get(key)
