@@ -70,7 +70,11 @@ def server(database_url: str, workers: int = 1):
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def pct(values: list[float], p: float) -> float:

@@ -9,6 +9,7 @@ from services.responses import JSONResponse
 from services import db, errors, live
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
+from services.proximity import jobs as proximity_jobs
 from services.proximity import router as proximity_router
 from services.ogc import ogc_app
 from services.tasks import router as tasks_router
@@ -18,8 +19,10 @@ from services.web import router as web_router
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    proximity_jobs.resume()
     live.hub.start()
     yield
+    proximity_jobs.stop()
     await live.hub.stop()
     db.close_pool()
 

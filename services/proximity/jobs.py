@@ -29,6 +29,18 @@ IDLE_EXIT_S = 2.0           # the worker thread ends after this long without wor
 _batches: queue.SimpleQueue[int] = queue.SimpleQueue()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_stopping = threading.Event()  # set at server shutdown: queued jobs stay in the table for the next worker
+
+
+def resume() -> None:
+    """Allow workers again (the app's start-up calls this; stop() may have run in this process before)."""
+    _stopping.clear()
+
+
+def stop() -> None:
+    """Let the worker finish its current job and exit (the app's shutdown calls this)."""
+    _stopping.set()
+    _batches.put(-1)
 
 
 def on_events_stored(conn: psycopg.Connection, batch: int) -> None:
@@ -54,6 +66,10 @@ def _work() -> None:
     conn: psycopg.Connection | None = None
     try:
         while True:
+            if _stopping.is_set():
+                with _lock:
+                    _thread = None
+                return
             try:
                 batch = _batches.get(timeout=IDLE_EXIT_S)
             except queue.Empty:
@@ -82,7 +98,7 @@ def drain(conn: psycopg.Connection, limit: int | None = None) -> int:
     """Compute every queued answer (oldest first); returns how many were stored."""
     p = orjson.dumps(engine.params()).decode()
     done = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not _stopping.is_set():
         ev = None
         try:
             with conn.transaction():
