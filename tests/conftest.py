@@ -103,6 +103,18 @@ def database_url(admin_url):
 
 
 @pytest.fixture
+def empty_database(admin_url):
+    """An empty database of its own (dropped afterwards), for migration and fresh-install tests."""
+    name = f"rtcc_test_empty_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as a:
+        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        a.execute(f'CREATE DATABASE "{name}"')
+    yield _url_for(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as a:
+        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def conn(database_url):
     with psycopg.connect(database_url, autocommit=True) as c:
         yield c

@@ -1,25 +1,12 @@
 """Migrations apply to an empty database, are recorded, and re-apply cleanly."""
 import psycopg
-import pytest
 
 from services import migrate
 
 
-@pytest.fixture
-def empty_db(admin_url):
-    name = "rtcc_test_empty_migrations"
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        a.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_apply_to_empty_then_reapply(empty_db):
+def test_apply_to_empty_then_reapply(empty_database):
     files = [p.name for p in migrate.migration_files()]
-    with psycopg.connect(empty_db, autocommit=True) as c:
+    with psycopg.connect(empty_database, autocommit=True) as c:
         assert migrate.apply(c) == files
         assert migrate.apply(c) == []  # recorded: nothing pending
         recorded = [r[0] for r in c.execute("SELECT version FROM schema_migrations ORDER BY version")]
@@ -32,9 +19,9 @@ def test_apply_to_empty_then_reapply(empty_db):
                          ).fetchone()[0] == "r"
 
 
-def test_sql_files_are_idempotent_when_rerun_raw(empty_db):
+def test_sql_files_are_idempotent_when_rerun_raw(empty_database):
     """Each file can be executed again on its own (IF NOT EXISTS / OR REPLACE)."""
-    with psycopg.connect(empty_db, autocommit=True) as c:
+    with psycopg.connect(empty_database, autocommit=True) as c:
         migrate.apply(c)
         for p in migrate.migration_files():
             with c.transaction():

@@ -7,27 +7,14 @@ import sys
 import time
 
 import httpx
-import psycopg
-import pytest
 
 from tests.conftest import ROOT, free_port
 
 
-@pytest.fixture
-def fresh_db(admin_url):
-    name = "rtcc_test_fresh_clone"
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        a.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_fresh_clone_loads_demo_and_serves(tmp_path, fresh_db):
+def test_fresh_clone_loads_demo_and_serves(tmp_path, empty_database):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    env = dict(os.environ, DATABASE_URL=fresh_db, PYTHONPATH=str(clone))
+    env = dict(os.environ, DATABASE_URL=empty_database, PYTHONPATH=str(clone))
     env.pop("RTCC_DATA_DIR", None)
     cli = [sys.executable, "-m", "services.cli"]
     load = subprocess.run(cli + ["load-demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
