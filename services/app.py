@@ -11,6 +11,7 @@ from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.proximity import jobs as proximity_jobs
 from services.proximity import router as proximity_router
+from services.routing import router as routing_router
 from services.ogc import ogc_app
 from services.tasks import router as tasks_router
 from services.tiles import router as tiles_router
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(geocode_router)  # /api/geocode, /api/reverse
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
+    app.include_router(routing_router)  # /api/route: drive path for the map
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app

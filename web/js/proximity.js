@@ -95,6 +95,20 @@ export class ProximityPanel {
     this.root.dataset.target = t.id != null ? String(t.id) : `${t.lon.toFixed(5)},${t.lat.toFixed(5)}`;
   }
 
+  /** Replace each routed unit's straight line by its drive path from /api/route, as it arrives. */
+  drawRoutes(units, loc, feats) {
+    const seq = this.seq;
+    units.filter(u => !u.route && u.lon != null && u.eta_method !== 'straight_line').slice(0, 5).forEach(async u => {
+      const q = new URLSearchParams({ from: `${u.lon},${u.lat}`, to: `${loc[0]},${loc[1]}` });
+      const r = await getJSON(`/api/route?${q}`);
+      if (!r.ok || seq !== this.seq || !r.data || !r.data.geometry) return;
+      const i = feats.findIndex(f => f.properties.role === 'line' && f.properties.id === String(u.id));
+      if (i < 0) return;
+      feats[i] = { type: 'Feature', geometry: r.data.geometry, properties: { role: 'route', id: String(u.id) } };
+      this.map.getSource('prox')?.setData({ type: 'FeatureCollection', features: feats });
+    });
+  }
+
   setBody(...els) { $('#detail-body', this.root).replaceChildren(...els.filter(Boolean)); }
 
   drawLocation(t) {
@@ -127,6 +141,7 @@ export class ProximityPanel {
       return u;
     });
     this.map.getSource('prox')?.setData({ type: 'FeatureCollection', features: feats });
+    this.drawRoutes(units, loc, feats);
     const seeing = cams.filter(c => c.sees_location).length;
     const body = [
       d.location && d.location.source === 'geocoded' && d.location.geocode
