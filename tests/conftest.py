@@ -7,7 +7,9 @@ The template is rebuilt whenever sql/, data/ or the loader change, so concurrent
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import queue
 import socket
 import threading
 import time
@@ -160,3 +162,29 @@ def server_url(app):
     yield url
     server.should_exit = True
     t.join(timeout=10)
+
+
+def live_subscribe(url: str) -> tuple[queue.Queue, threading.Event]:
+    """A real SSE client on /api/live in a thread, connected when this returns: messages arrive in
+    the queue as (event, data); set the event to stop it."""
+    import httpx
+    out: queue.Queue = queue.Queue()
+    stop, ready = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        with httpx.Client(timeout=None) as c, c.stream("GET", url) as r:
+            ev = None
+            for line in r.iter_lines():
+                if line.startswith(": connected"):
+                    ready.set()
+                elif line.startswith("event: "):
+                    ev = line[7:]
+                elif line.startswith("data: "):
+                    out.put((ev, json.loads(line[6:])))
+                if stop.is_set():
+                    return
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert ready.wait(10), f"no SSE connection to {url}"
+    time.sleep(0.3)  # the process's LISTEN connection is up once its first client is connected
+    return out, stop

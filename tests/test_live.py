@@ -1,27 +1,13 @@
 """The SSE stream delivers ingested events and unit moves (real HTTP, real NOTIFY)."""
 from __future__ import annotations
 
-import json
 import queue
-import threading
 import time
 import uuid
 
 import httpx
 
-
-def _listen(url: str, out: queue.Queue, stop: threading.Event, ready: threading.Event) -> None:
-    with httpx.Client(timeout=None) as c, c.stream("GET", url) as r:
-        ev = None
-        for line in r.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            if line.startswith("event: "):
-                ev = line[7:]
-            elif line.startswith("data: "):
-                out.put((ev, json.loads(line[6:]), time.monotonic()))
-            if stop.is_set():
-                return
+from tests.conftest import live_subscribe
 
 
 def _wait_for(out: queue.Queue, pred, timeout: float = 10.0):
@@ -37,30 +23,21 @@ def _wait_for(out: queue.Queue, pred, timeout: float = 10.0):
 
 
 def test_ingested_event_reaches_sse_client(server_url):
-    out, stop, ready = queue.Queue(), threading.Event(), threading.Event()
-    t = threading.Thread(target=_listen, args=(server_url + "/api/live", out, stop, ready), daemon=True)
-    t.start()
-    assert ready.wait(10)
-    time.sleep(0.3)  # the process's LISTEN connection is up once the first client is connected
+    out, stop = live_subscribe(server_url + "/api/live")
     fid = f"live-{uuid.uuid4().hex[:8]}"
-    sent = time.monotonic()
     r = httpx.post(server_url + "/api/ingest/gunshot", json=[{"id": fid, "observed_at": "2026-11-27T23:00:00Z",
                                                               "lon": -76.62, "lat": 39.30, "rounds": 4}])
     assert r.json()["accepted"] == 1
     got = _wait_for(out, lambda it: it[0] == "event" and it[1].get("feed_id") == fid)
     stop.set()
     assert got is not None, "event not delivered on /api/live"
-    ev, data, at = got
+    ev, data = got
     assert data["kind"] == "gunshot" and data["attrs"]["rounds"] == 4
     assert abs(data["lon"] + 76.62) < 1e-9 and data["district"]
 
 
 def test_kind_filter_and_unit_messages(server_url):
-    out, stop, ready = queue.Queue(), threading.Event(), threading.Event()
-    t = threading.Thread(target=_listen, args=(server_url + "/api/live?kinds=call", out, stop, ready), daemon=True)
-    t.start()
-    assert ready.wait(10)
-    time.sleep(0.3)
+    out, stop = live_subscribe(server_url + "/api/live?kinds=call")
     gid, cid, unit = (f"live-{uuid.uuid4().hex[:8]}" for _ in range(3))
     httpx.post(server_url + "/api/ingest/gunshot", json=[{"id": gid, "observed_at": "2026-11-27T23:00:00Z",
                                                           "lon": -76.62, "lat": 39.30}])

@@ -3,7 +3,6 @@ unavailable units left out, and proximity answers stored and streamed for new in
 from __future__ import annotations
 
 import queue
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -13,6 +12,7 @@ import pytest
 
 from geo.fov import GEOD
 from services.ingest.pipeline import ingest_rows
+from tests.conftest import live_subscribe
 
 # A 200 m square block in the Atlantic (no city street within hundreds of km): A-B-C-D.
 X0, Y0 = -70.0, 40.0
@@ -229,28 +229,8 @@ def test_bulk_origins_and_rolled_back_batches_queue_nothing(conn):
                         "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = j.event_id)").fetchone()[0] == 0
 
 
-def _listen(url: str, out: queue.Queue, stop: threading.Event, ready: threading.Event) -> None:
-    import json
-    with httpx.Client(timeout=None) as c, c.stream("GET", url) as r:
-        ev = None
-        for line in r.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            if line.startswith("event: "):
-                ev = line[7:]
-            elif line.startswith("data: "):
-                out.put((ev, json.loads(line[6:])))
-            if stop.is_set():
-                return
-
-
 def test_proximity_message_on_sse_after_cad_post(server_url):
-    out, stop, ready = queue.Queue(), threading.Event(), threading.Event()
-    t = threading.Thread(target=_listen, args=(server_url + "/api/live?types=proximity", out, stop, ready),
-                         daemon=True)
-    t.start()
-    assert ready.wait(10)
-    time.sleep(0.3)
+    out, stop = live_subscribe(server_url + "/api/live?types=proximity")
     fid = f"prox-{uuid.uuid4().hex[:8]}"
     lon, lat = -76.6154, 39.2871
     r = httpx.post(server_url + "/api/ingest/cad", json=[{"id": fid, "observed_at": datetime.now(timezone.utc).isoformat(),

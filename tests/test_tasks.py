@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import queue
 import random
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -18,6 +16,7 @@ import httpx
 import pytest
 
 from layers.catalog import get_layer
+from tests.conftest import live_subscribe
 
 ACTS = ["video_review", "live_camera", "lpr_search", "social_media", "records_check"]
 OUTS = ["suspect_identified", "vehicle_located", "arrest", "case_cleared", "no_result"]
@@ -212,24 +211,7 @@ def test_meta_lists_codes(client, conn):
 
 
 def test_task_changes_are_announced_live(server_url):
-    out: queue.Queue = queue.Queue()
-    ready, stop = threading.Event(), threading.Event()
-
-    def listen():
-        with httpx.Client(timeout=None) as c, c.stream("GET", server_url + "/api/live?types=task") as r:
-            ev = None
-            for line in r.iter_lines():
-                if line.startswith(": connected"):
-                    ready.set()
-                elif line.startswith("event: "):
-                    ev = line[7:]
-                elif line.startswith("data: "):
-                    out.put((ev, json.loads(line[6:])))
-                if stop.is_set():
-                    return
-    threading.Thread(target=listen, daemon=True).start()
-    assert ready.wait(10)
-    time.sleep(0.3)
+    out, stop = live_subscribe(server_url + "/api/live?types=task")
     t = httpx.post(server_url + "/api/tasks", json={"analyst": "live"}).json()
     httpx.post(server_url + f"/api/tasks/{t['id']}/close", json={"outcome": "no_result"})
     seen = defaultdict(list)
