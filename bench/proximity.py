@@ -12,7 +12,8 @@ Needs a separate database with synthetic data (never the dev database `rtcc`):
 Run:
   DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/python bench/proximity.py [--seconds 5] [--workers 1]
 The server is started with RTCC_UNIT_MAX_AGE_S=1e9 so the synthetic unit positions (minutes old by the
-time the bench runs) still count as fresh; routing work is the same.
+time the bench runs) still count as fresh; routing work is the same. Every request asks as of the newest
+synthetic event (`at=`), so the recent-context window (500 m, 60 min) holds events as it would live.
 """
 from __future__ import annotations
 
@@ -41,17 +42,18 @@ def bench_url() -> str:
     return url
 
 
-def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple[float, float]], list[str]]:
+def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple[float, float]], list[str], str]:
     """Current proximity functions in the bench database; random street points and geocodable addresses."""
     from geo.geocode import geocode_best
     with psycopg.connect(url, autocommit=True) as c:
-        cams, units, events = c.execute("SELECT (SELECT count(*) FROM cameras), (SELECT count(*) FROM units), "
-                                        "(SELECT count(*) FROM events)").fetchone()
-        print(f"database {c.info.dbname}: {cams:,} cameras, {units:,} units, {events:,} events")
+        cams, units, events, at = c.execute(
+            "SELECT (SELECT count(*) FROM cameras), (SELECT count(*) FROM units), (SELECT count(*) FROM events), "
+            "(SELECT max(observed_at) FROM events)").fetchone()
+        print(f"database {c.info.dbname}: {cams:,} cameras, {units:,} units, {events:,} events, newest {at}")
         if cams < 10_000:
             sys.exit("too few cameras: run `rtcc synth` into this database first (see the docstring)")
-        for f in ("030_routing.sql", "031_proximity.sql"):  # idempotent: the functions as in this tree
-            c.execute((ROOT / "sql" / f).read_text())
+        for f in sorted((ROOT / "sql").glob("03*.sql")):  # idempotent: the functions as in this tree
+            c.execute(f.read_text())
         c.execute("SELECT setseed(%s)", (seed / 1000,))
         pts = c.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_LineInterpolatePoint(geom, 0.5) AS p "
                         "FROM streets WHERE subtype = 'Paved Road' ORDER BY md5(id::text || %s) LIMIT %s) q",
@@ -59,8 +61,10 @@ def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple
         cand = c.execute("SELECT number || ' ' || street FROM addresses ORDER BY md5(id || %s) LIMIT %s",
                          (str(seed), n_addr * 2)).fetchall()
         addrs = [a for (a,) in cand if geocode_best(c, a).ok][:n_addr]
-    print(f"sample: {len(pts)} street points, {len(addrs)} geocodable addresses (of {len(cand)} tried)")
-    return pts, addrs
+        n_recent = c.execute("SELECT count(*) FROM events WHERE observed_at > %s - interval '1 hour'", (at,)).fetchone()[0]
+    print(f"sample: {len(pts)} street points, {len(addrs)} geocodable addresses (of {len(cand)} tried); "
+          f"{n_recent:,} events in the last hour before `at`")
+    return pts, addrs, at.isoformat()
 
 
 def sql_mix(url: str, jobs: dict[str, tuple[str, list[tuple]]], seconds: float) -> dict[str, tuple[list[float], float]]:
@@ -168,7 +172,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args()
     url = bench_url()
-    pts, addrs = prepare(url, 500, 300, a.seed)
+    pts, addrs, at = prepare(url, 500, 300, a.seed)
     random.Random(a.seed).shuffle(pts)
     s = a.seconds
 
@@ -180,7 +184,8 @@ def main() -> None:
     from services.settings import get_settings
     get_settings.cache_clear()
     import orjson
-    pc = orjson.dumps(engine.params(units=0)).decode()
+    from datetime import datetime
+    pc = orjson.dumps(engine.params(units=0, at=datetime.fromisoformat(at))).decode()
     pcr = orjson.dumps(engine.params(units=0, recent_m=0)).decode()
     pu = orjson.dumps(engine.params(cameras=0, units=5, recent_m=0)).decode()
     res = sql_mix(url, {
@@ -196,11 +201,11 @@ def main() -> None:
     with server(url, workers=a.workers) as base:
         lat, rps, err = http_load(base, ["/healthz"], a.clients, s / 2)
         row("HTTP floor: /healthz (SELECT 1)", lat, rps, note=f"{a.clients} clients, same server and pool")
-        coords = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'units': 0})}" for x, y in pts]
+        coords = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'units': 0, 'at': at})}" for x, y in pts]
         lat, rps, err = http_load(base, coords, a.clients, s)
         row("HTTP nearest by coordinates", lat, rps, TARGETS["http_coords"],
             f"{a.clients} clients, {a.workers} worker(s), {err} errors")
-        by_addr = [f"/api/nearest?{urlencode({'address': t, 'units': 0})}" for t in addrs]
+        by_addr = [f"/api/nearest?{urlencode({'address': t, 'units': 0, 'at': at})}" for t in addrs]
         lat, rps, err = http_load(base, by_addr, a.clients, s)
         row("HTTP nearest by address", lat, rps, TARGETS["http_address"], f"{a.clients} clients, {err} errors")
         eta = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'cameras': 0, 'recent_m': 0, 'units': 5})}"
