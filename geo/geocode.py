@@ -20,7 +20,8 @@ from geo.geocode_match import Candidate, search
 THRESHOLD = 0.6          # below this score an answer is "no match"
 SAME_PLACE_M = 60.0      # candidates closer than this (metres) are one answer, not a choice
 SAME_CROSSING_M = 150.0  # the same for intersections (divided roads, wide junctions)
-NAMED_AT_CROSSING_M = 25.0  # a named intersection this close to the network crossing is its centre
+NAMED_AT_CROSSING_M = 25.0  # a named point this far (metres) beyond a crossing's farthest node is still its node
+WIDE_JUNCTION_M = 30.0   # a crossing whose nodes lie farther than this from its centre is a wide junction
 AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
 # The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
 # address point carries that exact number, a multiple of 100 is read as the block face.
@@ -65,23 +66,25 @@ def _normalized(q: address.Query, c: Candidate) -> str:
 def _reconcile_crossings(cands: list[Candidate]) -> list[Candidate]:
     """One answer per junction from named intersections and network crossings of the same pair.
 
-    A named point within NAMED_AT_CROSSING_M of the crossing is the junction's centre as the city
-    drew it, and wins. Named points of the pair farther away (up to SAME_CROSSING_M) are other
-    pieces of a wide junction; the crossing of the centrelines is then the better estimate.
+    A network crossing (sql/014) is the centre of a junction whose nodes lie within extent_m of it;
+    named points of the pair within extent_m + NAMED_AT_CROSSING_M of it are nodes of the same
+    junction, and the centre stands for all of them (an offset T-junction or a divided road is
+    named at either node, and each node of a junction up to 60 m wide is within 30 m of the centre).
+    Only a wider junction holding a point named for exactly these two streets answers with that
+    point. Named points outside every crossing stay candidates of their own.
     """
-    named = [c for c in cands if c.match_type == "intersection"]
+    named = [c for c in cands if c.match_type in ("intersection", "junction")]
     out: list[Candidate] = []
     used: set[int] = set()
     for n in (c for c in cands if c.match_type == "crossing"):
-        near = sorted((_metres(t, n), i) for i, t in enumerate(named) if t.key == n.key and _metres(t, n) <= SAME_CROSSING_M)
-        score = max([n.score] + [named[i].score for _, i in near])
-        if near and near[0][0] <= NAMED_AT_CROSSING_M:
-            t = named[near[0][1]]
-            out.append(Candidate(t.key, "intersection", t.lon, t.lat, score))
-        else:
-            out.append(Candidate(n.key, "intersection", n.lon, n.lat, score))
-        used.update(i for _, i in near)
-    out += [t for i, t in enumerate(named) if i not in used]
+        inside = sorted((_metres(t, n), i) for i, t in enumerate(named)
+                        if t.key == n.key and _metres(t, n) <= n.extent_m + NAMED_AT_CROSSING_M)
+        score = max([n.score] + [named[i].score for _, i in inside])
+        exact = [named[i] for _, i in inside if named[i].match_type == "intersection"]
+        at = exact[0] if exact and n.extent_m > WIDE_JUNCTION_M else n
+        out.append(Candidate(n.key, "intersection", at.lon, at.lat, score, n.extent_m))
+        used.update(i for _, i in inside)
+    out += [Candidate(t.key, "intersection", t.lon, t.lat, t.score) for i, t in enumerate(named) if i not in used]
     return out
 
 

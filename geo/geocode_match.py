@@ -15,7 +15,7 @@ import psycopg
 from geo.address import Query, Street
 
 # The search itself, its scoring and the interpolation offset live in
-# sql/012_geocode_search.sql (a plpgsql function, so its plan is kept across calls).
+# sql/012_geocode_search.sql, as amended by sql/015 (a plpgsql function, so its plan is kept across calls).
 SQL = """SELECT * FROM geocode_candidates(
     %(qi)s::int[], %(kind)s::text[], %(num)s::int[], %(s0)s::int[], %(s1)s::int[],
     %(sid)s::int[], %(pre)s::text[], %(name)s::text[], %(typ)s::text[], %(suf)s::text[], %(alt)s::text[])"""
@@ -24,10 +24,12 @@ SQL = """SELECT * FROM geocode_candidates(
 @dataclass(slots=True)
 class Candidate:
     key: str
-    match_type: str   # address_point, address_interpolated, range, block, intersection; 'street' = best name only
+    match_type: str   # address_point, address_interpolated, range, block, intersection (named, two
+                      # streets), junction (named, more streets), crossing (street network); 'street' = best name only
     lon: float | None
     lat: float | None
     score: float
+    extent_m: float = 0.0  # crossings: metres from the point to the farthest node of the junction
 
 
 def search(conn: psycopg.Connection, queries: list[Query]) -> dict[int, list[Candidate]]:
@@ -48,6 +50,6 @@ def search(conn: psycopg.Connection, queries: list[Query]) -> dict[int, list[Can
         "sid": list(specs.values()), "pre": [s.predir for s in specs], "name": [s.name for s in specs],
         "typ": [s.stype for s in specs], "suf": [s.sufdir for s in specs], "alt": [s.alt_name for s in specs],
     }
-    for i, key, mt, x, y, score in conn.execute(SQL, params, prepare=True):
-        out.setdefault(i, []).append(Candidate(key, mt, x, y, float(score)))
+    for i, key, mt, x, y, score, extent in conn.execute(SQL, params, prepare=True):
+        out.setdefault(i, []).append(Candidate(key, mt, x, y, float(score), float(extent or 0.0)))
     return out
