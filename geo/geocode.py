@@ -124,8 +124,12 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
         return [], f"{what} {q.number} not found on '{street.key}'"
     best = results[0]
     if len(results) > 1 and results[1].score >= best.score - AMBIGUOUS_MARGIN and best.score >= THRESHOLD:
-        best.reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
-        best.score = round(min(best.score, THRESHOLD - 0.01), 3)
+        # every far-apart candidate within the margin is one of the readings: none is confident
+        rivals = [r for r in results if r.score >= best.score - AMBIGUOUS_MARGIN]
+        reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
+        for r in rivals:
+            r.reason = reason
+            r.score = round(min(r.score, THRESHOLD - 0.01), 3)
     if best.score < THRESHOLD and best.reason is None:
         best.reason = f"best candidate '{best.normalized}' scored {best.score:.2f}, below {THRESHOLD}"
     return results, (best.reason if best.score < THRESHOLD else None)

@@ -296,3 +296,106 @@ def test_place_names_from_the_stations_table(conn):
     r = G.geocode_best(conn, name.lower())
     assert r.ok and r.match_type == "place" and dist_m(r, x, y) < 0.5
     assert not G.geocode_best(conn, "Gotham City Police Plaza").ok
+
+
+# --- junctions from the street network (sql/014): nodes, offset T-junctions, unnoded T-junctions,
+# gaps, pairs that meet twice. Nodes are computed here from the streets rows with shapely.
+
+def _lines(conn, fullname: str) -> list[shapely.LineString]:
+    return [metric_line(w) for (w,) in conn.execute(
+        "SELECT ST_AsText(geom) FROM streets WHERE fullname = %s", (fullname,))]
+
+
+def _shared_nodes(conn, a: str, b: str) -> list[shapely.Point]:
+    """Segment end points the two streets have in common (exact coordinates), in metres."""
+    ends = []
+    for name in (a, b):
+        ends.append({c for (w,) in conn.execute("SELECT ST_AsText(geom) FROM streets WHERE fullname = %s", (name,))
+                     for c in (shapely.from_wkt(w).coords[0], shapely.from_wkt(w).coords[-1])})
+    return [metric(x, y) for x, y in ends[0] & ends[1]]
+
+
+def _geocode_without_named(conn, like: tuple[str, str], texts: list[str]) -> list:
+    """Geocode with the named intersections of the pair withheld (rolled back afterwards)."""
+    out = []
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM intersections WHERE name ILIKE %s AND name ILIKE %s",
+                         (f"%{like[0]}%", f"%{like[1]}%"))
+            out = G.geocode_many(conn, texts)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return out
+
+
+def test_offset_t_junction_answers_between_its_two_nodes(conn):
+    """Findlay Rd meets Seidel Ave at two nodes ~57 m apart, both named by the city: the answer is
+    within 30 m of each, with and without the named points."""
+    nodes = _shared_nodes(conn, "FINDLAY ROAD", "SEIDEL AVE")
+    assert len(nodes) == 2 and 40 < nodes[0].distance(nodes[1]) < 60
+    named = G.geocode_best(conn, "Findlay Rd & Seidel Ave")
+    (withheld,) = _geocode_without_named(conn, ("FINDLAY", "SEIDEL"), ["SEIDEL AVE at FINDLAY ROAD"])
+    for r in (named, withheld):
+        assert r.ok and r.match_type == "intersection", r
+        assert max(metric(r.lon, r.lat).distance(n) for n in nodes) <= 30, r
+
+
+def test_t_junction_the_data_did_not_node(conn):
+    """Washingtonville Dr ends on Falls Rd without a shared node: the end on the other line is the junction."""
+    assert _shared_nodes(conn, "FALLS ROAD", "WASHINGTONVILLE DR") == []
+    falls = shapely.union_all(_lines(conn, "FALLS ROAD"))
+    ends = [shapely.Point(c) for ln in _lines(conn, "WASHINGTONVILLE DR") for c in (ln.coords[0], ln.coords[-1])]
+    touching = [e for e in ends if e.distance(falls) <= 3]
+    assert touching
+    (r,) = _geocode_without_named(conn, ("FALLS ROAD", "WASHINGTONVILLE"), ["FALLS RD & WASHINGTONVILLE DR"])
+    assert r.ok and r.match_type == "intersection", r
+    assert min(metric(r.lon, r.lat).distance(e) for e in touching) < 3
+
+
+def test_gap_between_a_dead_end_and_the_other_street_scores_lower(conn):
+    """Whetstone Way stops ~20-30 m short of Key Hwy: a junction across the gap, on Key Hwy, at a lower score."""
+    assert _shared_nodes(conn, "WHETSTONE WAY", "KEY HWY") == []
+    key = shapely.union_all(_lines(conn, "KEY HWY"))
+    ends = [shapely.Point(c) for ln in _lines(conn, "WHETSTONE WAY") for c in (ln.coords[0], ln.coords[-1])]
+    gaps = [e for e in ends if 3 < e.distance(key) <= 30]
+    assert gaps
+    (r,) = _geocode_without_named(conn, ("WHETSTONE", "KEY HWY"), ["WHETSTONE WAY & KEY HWY"])
+    p = metric(r.lon, r.lat)
+    assert r.ok and r.match_type == "intersection" and r.score <= 0.85 + 1e-9, r
+    assert p.distance(key) < 1 and min(p.distance(e) for e in gaps) <= 30
+    noded = G.geocode_best(conn, "FINDLAY RD & SEIDEL AVE")
+    assert noded.score > r.score
+
+
+def test_pair_meeting_twice_far_apart_is_ambiguous(conn):
+    """Eldone Rd meets Parkton St at two places ~480 m apart: no confident answer, both candidates offered."""
+    nodes = _shared_nodes(conn, "ELDONE ROAD", "PARKTON ST")
+    assert len(nodes) == 2 and nodes[0].distance(nodes[1]) > 300
+    best = G.geocode_best(conn, "ELDONE RD & PARKTON ST")
+    assert not best.ok and "ambiguous" in (best.reason or ""), best
+    assert G.geocode(conn, "ELDONE RD & PARKTON ST") == []
+    cands = G.geocode(conn, "ELDONE RD & PARKTON ST", min_score=0.0)
+    assert len(cands) == 2 and all(c.score < G.THRESHOLD for c in cands)
+    near = sorted(min(range(2), key=lambda i: metric(c.lon, c.lat).distance(nodes[i])) for c in cands)
+    assert near == [0, 1] and all(min(metric(c.lon, c.lat).distance(n) for n in nodes) < 30 for c in cands)
+
+
+def test_block_face_cut_by_an_unnumbered_piece_is_one_face(conn):
+    """The 5400 block of Bucknell Rd is two numbered stretches joined by unnumbered pieces: the
+    answer is the middle of the whole face, so every part of the block is within half its length."""
+    rows = conn.execute(
+        "SELECT ST_AsText(geom), l_from, l_to, r_from, r_to, coalesce(block_num, -1) FROM streets "
+        "WHERE fullname = 'BUCKNELL ROAD'").fetchall()
+    block = [metric_line(w) for w, *rng, bn in rows
+             if bn == 5400 or (max(rng) >= 5400 and min([v for v in rng if v] or [10 ** 9]) < 5500)]
+    links = [metric_line(w) for w, *rng, bn in rows if not any(rng) and bn <= 0]
+    groups = shapely.get_parts(shapely.union_all([ln.buffer(15) for ln in block]))
+    assert len(block) >= 2 and len(groups) >= 2       # the numbered stretches do not touch
+    r = G.geocode_best(conn, "5400 BLOCK BUCKNELL RD")
+    assert r.ok and r.match_type == "block", r
+    p = metric(r.lon, r.lat)
+    assert min(ln.distance(p) for ln in block) < 1
+    half = (sum(ln.length for ln in block) + sum(ln.length for ln in links if
+                                                min(ln.distance(b) for b in block) < 100)) / 2
+    assert max(p.distance(shapely.Point(c)) for ln in block for c in ln.coords) <= half + 30
