@@ -13,6 +13,8 @@ from dataclasses import dataclass
 class Caller:
     who: str = "anonymous"      # header X-RTCC-User (authenticated by a later security layer)
     purpose: str | None = None  # header X-RTCC-Purpose: the stated reason, kept in audit_log
+    geojson: bool = False       # the answer is serialized as (Geo)JSON: features may pass through as
+                                # the JSON text PostgreSQL built (orjson.Fragment), never re-parsed
 
 
 _local = threading.local()

@@ -93,6 +93,11 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# pygeoapi output formats that read the features as dicts (HTML templates, CSV, JSON-LD); every
+# other answer is the JSON document itself.
+_DICT_FORMATS = {"html", "csv", "jsonld"}
+
+
 class OGCApp:
     """ASGI app for /ogc: builds pygeoapi on the first request (the database is up by then)."""
 
@@ -170,7 +175,8 @@ class OGCApp:
             items = [(_PARAM_ALIASES.get(k, k), _FILTER_LANG_ALIASES.get(v, v) if k == "filter-lang" else v)
                      for k, v in params.multi_items()]
             api_request._args = QueryParams(items)
-        caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"))
+        caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"),
+                        geojson=api_request.format not in _DICT_FORMATS)
         if not skip_valid_check and not api_request.is_valid():
             headers, status, content = api.get_format_exception(api_request)
         else:

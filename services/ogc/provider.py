@@ -204,9 +204,9 @@ class RTCCProvider(BaseProvider):
         keys.append(idcol)  # a total order: paging sees each row once
         return sql.SQL(", ").join(keys)
 
-    def _run(self, conn: psycopg.Connection, stmt: sql.Composable):
+    def _run(self, conn: psycopg.Connection, stmt: sql.Composable, prepare: bool = True):
         try:
-            return conn.execute(stmt, params(stmt), prepare=True)  # server-side prepared from the first use
+            return conn.execute(stmt, params(stmt), prepare=prepare)  # prepared: server-side from the first use
         except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction,
                 psycopg.errors.InvalidParameterValue) as e:
             raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
@@ -233,8 +233,14 @@ class RTCCProvider(BaseProvider):
                 return out
             stmt = self.page_sql(where, offset, limit, bool(bbox) and not datetime_, sortby, select_properties,
                                  skip_geometry, crs_transform_spec)
-            rows = self._run(conn, stmt).fetchall()
-            out["features"] = orjson.loads(b"[" + ",".join(r[0] for r in rows).encode() + b"]")
+            # A time window over a partitioned layer: a one-off plan sees the bounds and plans only the
+            # months they cover (~1.2 ms); a prepared generic plan locks and prunes every month at each
+            # run (~1.8 ms). Without a window the prepared plan is the fast one.
+            rows = self._run(conn, stmt, prepare=not (datetime_ and self.layer.large)).fetchall()
+            if caller().geojson:  # the JSON text PostgreSQL built goes out as it is
+                out["features"] = [orjson.Fragment(r[0]) for r in rows]
+            else:
+                out["features"] = orjson.loads(b"[" + ",".join(r[0] for r in rows).encode() + b"]")
             out["numberReturned"] = len(rows)
             if not self.layer.large:  # small tables: an exact count is cheap
                 out["numberMatched"] = self._count(conn, src, where)
