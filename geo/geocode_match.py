@@ -15,8 +15,8 @@ import psycopg
 from geo.address import Query, Street
 
 # The search itself, its scoring and the interpolation offset live in
-# sql/012_geocode_search.sql, as amended by sql/015 (a plpgsql function, so its plan is kept across calls).
-SQL = """SELECT * FROM geocode_candidates(
+# sql/015_geocode_candidates_extent.sql (after sql/012; a plpgsql function, so its plan is kept across calls).
+SQL = """SELECT * FROM geocode_search_candidates(
     %(qi)s::int[], %(kind)s::text[], %(num)s::int[], %(s0)s::int[], %(s1)s::int[],
     %(sid)s::int[], %(pre)s::text[], %(name)s::text[], %(typ)s::text[], %(suf)s::text[], %(alt)s::text[])"""
 

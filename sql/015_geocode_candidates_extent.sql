@@ -1,11 +1,13 @@
--- The geocoder's candidate search (sql/012) with what the intersection ranking needs to know:
--- a named junction of exactly the two streets ('intersection') apart from a named junction of
--- more streets ('junction'), and for a network crossing (sql/014) the radius of the junction in
--- metres (extent_m: how far its nodes lie from the point; 0 for every other match type). A
--- crossing across a gap (two streets that stop short of each other, nodes 0) scores 0.85, not 0.95.
--- The result type changes, hence DROP first. Scoring and the rest are as in sql/012.
+-- The geocoder's candidate search (sql/012's geocode_candidates) with what the intersection
+-- ranking needs to know: a named junction of exactly the two streets ('intersection') apart from
+-- a named junction of more streets ('junction'), and for a network crossing (sql/014) the radius
+-- of the junction in metres (extent_m: how far its nodes lie from the point; 0 for every other
+-- match type). A crossing across a gap (two streets that stop short of each other, nodes 0)
+-- scores 0.85, not 0.95. Scoring and the rest are as in sql/012. The result type differs, so
+-- this is a function of its own name (a replaced return type would break re-running 012), and
+-- the old one goes.
 DROP FUNCTION IF EXISTS geocode_candidates(int[], text[], int[], int[], int[], int[], text[], text[], text[], text[], text[]);
-CREATE FUNCTION geocode_candidates(
+CREATE OR REPLACE FUNCTION geocode_search_candidates(
     p_qi int[], p_kind text[], p_num int[], p_s0 int[], p_s1 int[],
     p_sid int[], p_pre text[], p_name text[], p_typ text[], p_suf text[], p_alt text[])
 RETURNS TABLE (i int, key text, match_type text, lon float8, lat float8, score float8, extent_m float8)
