@@ -77,6 +77,37 @@ def server(database_url: str, workers: int = 1):
             proc.wait()
 
 
+class Client:
+    """A minimal HTTP/1.1 keep-alive client (raw socket): the load generator must cost less than the server."""
+
+    def __init__(self, host: str, port: int):
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self._recv()
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = next(int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:]) if k.lower() == b"content-length")
+        while len(rest) < length:
+            rest += self._recv()
+        body, self.buf = rest[:length], rest[length:]
+        return status, body
+
+    def _recv(self) -> bytes:
+        d = self.sock.recv(65536)
+        if not d:
+            raise ConnectionError("server closed the connection")
+        return d
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def pct(values: list[float], p: float) -> float:
     v = sorted(values)
     if not v:

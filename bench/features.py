@@ -17,12 +17,13 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench._common import ROOT, free_port, pct, server  # noqa: E402
+from bench._common import ROOT, Client, free_port, pct, server  # noqa: E402
 
 BENCH_DB = "postgresql://rtcc@127.0.0.1:54329/rtcc_bench"
 
@@ -96,12 +97,15 @@ def load(make_call, queries: list[dict], seconds: float, clients: int) -> dict:
 
 
 def http_caller(base: str, path: str, extra: dict):
+    """A keep-alive raw-socket client per thread: the load generator must cost less than the servers."""
+    host, port = base.split("//")[1].split(":")
+
     def make():
-        client = httpx.Client(base_url=base, timeout=60)
+        client = Client(host, int(port))
 
         def call(q: dict) -> bool:
-            r = client.get(path, params={**extra, **q})
-            return r.status_code == 200 and r.content.startswith(b"{")
+            status, body = client.get(f"{path}?{urlencode({**extra, **q})}")
+            return status == 200 and body.startswith(b"{")
         return call
     return make
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, pct, server  # noqa: E402
+from _common import ROOT, Client, pct, server  # noqa: E402
 
 TARGETS = {"http_coords": (10.0, 500.0), "http_address": (30.0, None), "http_eta": (100.0, None)}
 
@@ -84,37 +83,6 @@ def sql_mix(url: str, jobs: dict[str, tuple[str, list[tuple]]], seconds: float) 
                 lat[k].append((time.perf_counter() - t) * 1000)
             i += 1
     return {k: (v, 1000 * len(v) / sum(v)) for k, v in lat.items()}
-
-
-class Client:
-    """A minimal HTTP/1.1 keep-alive client (raw socket): the load generator must cost less than the server."""
-
-    def __init__(self, host: str, port: int):
-        self.sock = socket.create_connection((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self._recv()
-        head, _, rest = self.buf.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split()[1])
-        length = next(int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:]) if k.lower() == b"content-length")
-        while len(rest) < length:
-            rest += self._recv()
-        body, self.buf = rest[:length], rest[length:]
-        return status, body
-
-    def _recv(self) -> bytes:
-        d = self.sock.recv(65536)
-        if not d:
-            raise ConnectionError("server closed the connection")
-        return d
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def http_load(base: str, paths: list[str], clients: int, seconds: float) -> tuple[list[float], float, int]:
