@@ -124,10 +124,9 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
         return [], f"{what} {q.number} not found on '{street.key}'"
     best = results[0]
     if len(results) > 1 and results[1].score >= best.score - AMBIGUOUS_MARGIN and best.score >= THRESHOLD:
-        # every far-apart candidate within the margin is one of the readings: none is confident
-        rivals = [r for r in results if r.score >= best.score - AMBIGUOUS_MARGIN]
+        # the other far-apart candidates are readings of the same text too: none is confident
         reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
-        for r in rivals:
+        for r in results:
             r.reason = reason
             r.score = round(min(r.score, THRESHOLD - 0.01), 3)
     if best.score < THRESHOLD and best.reason is None:
