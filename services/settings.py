@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     recent_radius_m: float = 500.0  # recent context: events within this many metres...
     recent_minutes: float = 60.0  # ...and this many minutes before the incident
 
+    # Tiles
+    tile_cache_mb: int = 256  # rendered tiles kept per server process (MiB); 0 turns the cache off
+    tile_cache_max_age_s: int = 3600  # a cached tile is re-rendered after this long even with no write
+    #                                   notice (edits made outside the server); Layer.cache_s overrides
+    tile_browser_max_age_s: int = 300  # Cache-Control max-age of reference layers (streets, districts)
+
 
 @lru_cache
 def get_settings() -> Settings:

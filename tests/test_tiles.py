@@ -254,6 +254,26 @@ def test_etag_and_304(client):
     assert other.status_code == 200 and other.content == r.content
 
 
+def test_cache_size_and_browser_max_age_come_from_settings(client, monkeypatch):
+    from services.settings import get_settings
+    z, x, y = tile_at(*CENTRE, 15)
+    url = f"/tiles/cad_incidents/{z}/{x}/{y}.mvt"
+    monkeypatch.setenv("RTCC_TILE_CACHE_MB", "0")          # off: every request renders
+    monkeypatch.setenv("RTCC_TILE_BROWSER_MAX_AGE_S", "42")
+    get_settings.cache_clear()
+    try:
+        cache.clear()
+        assert client.get(url).headers["x-tile-cache"] == "miss"
+        assert client.get(url).headers["x-tile-cache"] == "miss"
+        assert "max-age=42" in client.get(f"/tiles/streets/{z}/{x}/{y}.mvt").headers["cache-control"]
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert cache.max_bytes == 256 * 2 ** 20
+    client.get(url)
+    assert client.get(url).headers["x-tile-cache"] == "hit"
+
+
 def _wait_for_batch(batch: int) -> None:
     deadline = time.monotonic() + 5
     while (cache.last_batch or 0) < batch:

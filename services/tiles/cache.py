@@ -6,7 +6,8 @@ batch inside the tile's buffered bounds and time window (the batch's positions a
 batch id; very large batches fall back to the batch's bbox and time range from the notice). Nothing is
 cached while the listener is not connected (a NOTIFY could be missed), and the whole cache is
 dropped when it reconnects. A tile rendered while an invalidation of its layer arrived is not
-stored (it may predate the write). Entries also expire (`Layer.cache_s`, else MAX_AGE_S).
+stored (it may predate the write). Entries also expire (`Layer.cache_s`, else the setting
+`tile_cache_max_age_s`); the size is the setting `tile_cache_mb`.
 """
 from __future__ import annotations
 
@@ -24,13 +25,11 @@ import psycopg
 
 from layers.catalog import CATALOG, Layer
 from services.ingest.pipeline import LIVE_CHANNEL
-from services.settings import database_url
+from services.settings import database_url, get_settings
 from services.tiles.filters import Window, parse_instant
 
 log = logging.getLogger("rtcc.tiles")
 
-MAX_BYTES = 256 * 1024 * 1024   # cache size per process, bytes
-MAX_AGE_S = 3600                # seconds a tile may be served with no write notice (out-of-band edits)
 # NOTIFY types that change whole layers (no bbox in the payload): type -> layer sources.
 WHOLE_LAYER_TYPES = {"units": {"units_current"}, "cameras": {"cameras", "camera_cones"},
                      "task": {"task_locations"}}
@@ -58,8 +57,8 @@ def _meets(a: tuple[float, float, float, float], b) -> bool:
 
 
 class TileCache:
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self._max_bytes = max_bytes             # None: the setting tile_cache_mb
         self.size = 0
         self.entries: OrderedDict[tuple, Entry] = OrderedDict()
         self.generation: dict[str, int] = {}    # per layer id: bumped by every invalidation
@@ -70,6 +69,11 @@ class TileCache:
         self.handled = 0                        # notices handled (tests wait on it)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def max_bytes(self) -> int:
+        """Cache size per process (bytes)."""
+        return self._max_bytes if self._max_bytes is not None else get_settings().tile_cache_mb * 2 ** 20
 
     # -- lookups ---------------------------------------------------------------------------
     def get(self, key: tuple) -> Entry | None:
@@ -240,7 +244,7 @@ def batch_points(conn: psycopg.Connection, payload: dict) -> Points | None:
 
 
 def entry_for(layer: Layer, body: bytes, bounds, window: Window, kinds) -> Entry:
-    ttl = layer.cache_s if layer.cache_s is not None else MAX_AGE_S
+    ttl = layer.cache_s if layer.cache_s is not None else get_settings().tile_cache_max_age_s
     return Entry(body, etag_of(body), layer.id, bounds, window, kinds, time.monotonic() + ttl)
 
 

@@ -22,7 +22,6 @@ from services.tiles.filters import Filters, parse_filters, parse_kinds, parse_wi
 
 router = APIRouter(tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
-REFERENCE_MAX_AGE_S = 300   # browsers may reuse reference tiles (streets, districts) this long
 HEXBIN_MAX_CELLS = 50_000   # GeoJSON hexbins: refuse bigger answers (ask for a coarser res or bbox)
 
 DATETIME_DOC = ("OGC API datetime: an RFC 3339 instant, or an interval `start/end` with `..` for an open end "
@@ -42,7 +41,7 @@ def _base(request: Request) -> str:
 
 def _cache_control(layer: Layer) -> str:
     if layer.group == "reference":
-        return f"public, max-age={REFERENCE_MAX_AGE_S}"
+        return f"public, max-age={get_settings().tile_browser_max_age_s}"  # reference: streets, districts
     return "public, max-age=0, must-revalidate"  # live data: always revalidate (cheap: ETag → 304)
 
 
