@@ -10,12 +10,17 @@ crossings in the street network). Evaluation sets, per input kind:
   intersection     held-out intersections, 'A & B' / 'A and B' / 'A / B' / 'A at B'
   police_block     BPD block addresses of crimes_part1 (+ arrests) against their published lon/lat
   block_forms      '1500 blk', '15XX', '015XX', 'block of' variants of those block addresses
-Disputed truth, flagged by a mechanical rule on the reference data (no hand-picked rows), and
+Disputed truth, flagged by mechanical rules on the reference data (no hand-picked rows), and
 reported apart: each kind prints its figures over all rows, then again over the rows whose truth
-is firm and over the disputed ones.
-  police_*         BPD published the same location text at points more than 250 m apart
+is firm and over the disputed ones (one line per rule; a row goes to the first rule it meets).
+  police_*         (spread) BPD published the same location text at points more than 250 m apart
                    (DISPUTED_BPD_M; over every row of both CSVs, not only the sample): the block
                    itself is uncertain, and 250 m is the wrong-match distance
+  police_block,    (flipped) BPD's point lies within 100 m (FLIPPED_NEAR_M) of a segment the city
+  block_forms      numbers for the same block of the same street with the opposite directional
+                   ('400 S MADEIRA ST' published on the 400 block of N MADEIRA ST) and more than
+                   250 m from every segment of the stated block (streets.block_num): the point
+                   contradicts the text
   intersection     the city's intersection table (held-out rows included) names the same pair of
                    streets (same normalised keys, possibly with more streets) at another point
                    more than 60 m away (DISPUTED_INTER_M): no single answer is within 30 m of both
@@ -43,6 +48,11 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "rtcc_geobench"
 DISPUTED_BPD_M = 250.0    # metres between two published points of one BPD text
 DISPUTED_INTER_M = 60.0   # metres: twice the 30 m intersection target
+FLIPPED_NEAR_M = 100.0    # metres from the opposite directional's block face
+SPREAD = "BPD published the text at points > 250 m apart"
+FLIPPED = "BPD's point is on the opposite directional's block"
+CITY = "the city names the pair at points > 60 m apart"
+OPPOSITE = {"N": "S", "S": "N", "E": "W", "W": "E"}
 TARGETS = {  # kind: (found, within metres, share within)
     "house_clean": (0.99, 100, 0.95), "house_messy": (0.99, 100, 0.95),
     "intersection": (None, 30, 0.98), "police_intersection": (None, 200, 0.90), "police_block": (0.95, 200, 0.90), "block_forms": (0.95, 200, 0.90),
@@ -161,11 +171,39 @@ def disputed_bpd(rows: list[tuple[str, float, float]]) -> set[str]:
             any(metres(*a, *b) > DISPUTED_BPD_M for i, a in enumerate(p) for b in p[i + 1:])}
 
 
+def flipped_bpd(conn, rows: list[tuple[str, float, float]]) -> set[int]:
+    """Indexes of block rows whose published point is on the opposite directional's block only."""
+    from dataclasses import replace
+
+    from geo.address import parse
+    idx, xs, ys, keys, opp, blk = [], [], [], [], [], []
+    for i, (t, x, y) in enumerate(rows):
+        q = parse(t)
+        if q.kind not in ("address", "block") or not q.streets or q.number is None:
+            continue
+        st = q.streets[0]
+        if st.predir not in OPPOSITE:
+            continue
+        idx.append(i); xs.append(x); ys.append(y); blk.append(q.number // 100 * 100)
+        keys.append(st.key); opp.append(replace(st, predir=OPPOSITE[st.predir]).key)
+    got = conn.execute("""
+        SELECT u.i FROM unnest(%s::int[], %s::float8[], %s::float8[], %s::text[], %s::text[], %s::int[])
+            AS u(i, x, y, k, o, b)
+        CROSS JOIN LATERAL (SELECT
+            (SELECT min(ST_Distance(s.geom::geography, ST_Point(u.x, u.y, 4326)::geography))
+             FROM geo_segments g JOIN streets s ON s.id = g.street_id WHERE g.key = u.o AND g.block_num = u.b) AS d_opp,
+            (SELECT min(ST_Distance(s.geom::geography, ST_Point(u.x, u.y, 4326)::geography))
+             FROM geo_segments g JOIN streets s ON s.id = g.street_id WHERE g.key = u.k AND g.block_num = u.b) AS d_own) d
+        WHERE d.d_opp <= %s AND d.d_own > %s""",
+                       (idx, xs, ys, keys, opp, blk, FLIPPED_NEAR_M, DISPUTED_BPD_M)).fetchall()
+    return {r[0] for r in got}
+
+
 def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple[str, float, float]]],
-                                                             dict[str, list[bool]]]:
-    """Inputs with their truth per kind, and per kind which rows' truth is disputed."""
+                                                             dict[str, list[str | None]]]:
+    """Inputs with their truth per kind, and per kind why each row's truth is disputed (None: firm)."""
     rnd = random.Random(seed)
-    disputed: dict[str, list[bool]] = {}
+    disputed: dict[str, list[str | None]] = {}
     pts = conn.execute("SELECT number, street, lon, lat FROM bench_holdout_points ORDER BY id").fetchall()
     inter = conn.execute("SELECT name, lon, lat FROM bench_holdout_inter ORDER BY id").fetchall()
     sets: dict[str, list] = {}
@@ -174,7 +212,7 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
     seps = [" & ", " and ", " / ", " at ", " & "]
     sets["intersection"] = []
     bad = disputed_intersections(conn)
-    disputed["intersection"] = [name in bad for name, _, _ in inter]
+    disputed["intersection"] = [CITY if name in bad else None for name, _, _ in inter]
     for name, x, y in inter:
         a, b = name.split(" & ")
         if rnd.random() < 0.5:
@@ -187,8 +225,10 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
     blocks = [r for r in rows if "&" not in r[0] and r[0][:1].isdigit()]
     rnd.shuffle(blocks)
     sets["police_block"] = blocks[:n]
-    disputed["police_block"] = [t in bad for t, _, _ in blocks[:n]]
-    disputed["block_forms"] = [t in bad for t, _, _ in blocks[n:2 * n]]
+    for kind, part in (("police_block", blocks[:n]), ("block_forms", blocks[n:2 * n])):
+        flipped = flipped_bpd(conn, part)
+        disputed[kind] = [SPREAD if t in bad else FLIPPED if i in flipped else None
+                          for i, (t, _, _) in enumerate(part)]
     forms = []
     for t, x, y in blocks[n:2 * n]:
         num, rest = t.split(" ", 1)
@@ -206,7 +246,7 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
     sets["police_intersection"] = complete[:n]
     sets["police_x_truncated"] = [r for r in inter if r not in complete][:n]
     for k in ("police_intersection", "police_x_truncated"):
-        disputed[k] = [t in bad for t, _, _ in sets[k]]
+        disputed[k] = [SPREAD if t in bad else None for t, _, _ in sets[k]]
     return sets, disputed
 
 
@@ -240,17 +280,16 @@ def evaluate(conn, sets, disputed, geocode_many, threshold) -> None:
         if tgt:
             tgt_s = (f"found>={tgt[0]:.0%} " if tgt[0] else "") + f"<={tgt[1]}m>={tgt[2]:.0%} wrong<0.5%"
         print(_row(kind, d, rate, tgt_s))
-        flags = disputed.get(kind, [False] * len(items))
+        flags = disputed.get(kind, [None] * len(items))
         if any(flags):
             print(_row("  truth firm", [v for v, f in zip(d, flags) if not f], None, tgt_s))
-            print(_row("  truth disputed", [v for v, f in zip(d, flags) if f], None,
-                       "(" + ("BPD published the text at points > 250 m apart" if kind.startswith("police") or
-                              kind == "block_forms" else "the city names the pair at points > 60 m apart") + ")"))
+            for why in dict.fromkeys(f for f in flags if f):
+                print(_row("  truth disputed", [v for v, f in zip(d, flags) if f == why], None, f"({why})"))
         if os.environ.get("BENCH_VERBOSE"):
             for (t, x, y), r, v, f in zip(items, res, d, flags):
                 if v is None or v > (30 if kind == "intersection" else 100):
                     print(f"    {t!r:45s} -> {r.normalized!r} {r.match_type} {r.score} "
-                          f"{'' if v is None else f'{v:.0f} m'} {r.reason or ''}{' [disputed]' if f else ''}")
+                          f"{'' if v is None else f'{v:.0f} m'} {r.reason or ''}{f' [disputed: {f}]' if f else ''}")
 
 
 def _cold() -> None:
