@@ -125,7 +125,11 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
     best = results[0]
     if len(results) > 1 and results[1].score >= best.score - AMBIGUOUS_MARGIN and best.score >= THRESHOLD:
         # the other far-apart candidates are readings of the same text too: none is confident
-        reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
+        if results[1].normalized == best.normalized:
+            apart = _metres(Candidate("", "", best.lon, best.lat, 0), Candidate("", "", results[1].lon, results[1].lat, 0))
+            reason = f"ambiguous: '{best.normalized}' is at {len(results)} places (the best two {apart:.0f} m apart)"
+        else:
+            reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
         for r in results:
             r.reason = reason
             r.score = round(min(r.score, THRESHOLD - 0.01), 3)
