@@ -25,6 +25,7 @@ async def lifespan(app: FastAPI):
     yield
     proximity_jobs.stop()
     await live.hub.stop()
+    await db.close_apool()
     db.close_pool()
 
 

@@ -1,10 +1,12 @@
-"""One database pool for the process (psycopg 3), handed out lazily."""
+"""The database pool of the process (psycopg 3), handed out lazily; and its async twin for the
+one route that answers on the event loop (the CAD call, GET /api/nearest by coordinates)."""
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from services.settings import database_url, get_settings
 
@@ -30,6 +32,32 @@ def close_pool() -> None:
         if _pool is not None:
             _pool.close()
             _pool = None
+
+
+_apools: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+
+async def apool() -> AsyncConnectionPool:
+    """The async pool of the running event loop (opened on first use; one per loop, since a test
+    client may run several loops in one process). A route awaiting it skips the threadpool hop of a
+    sync route: bench/proximity.py measured p99 6.7-9.0 ms against 8.6-11.8 ms with 4 clients."""
+    loop = asyncio.get_running_loop()
+    task = _apools.get(loop)
+    if task is None:
+        async def open_() -> AsyncConnectionPool:
+            s = get_settings()
+            p = AsyncConnectionPool(database_url(), min_size=1, max_size=s.pool_max,
+                                    kwargs={"autocommit": True}, open=False, name="rtcc-async")
+            await p.open()
+            return p
+        task = _apools[loop] = loop.create_task(open_())  # concurrent first callers share the opening
+    return await task
+
+
+async def close_apool() -> None:
+    task = _apools.pop(asyncio.get_running_loop(), None)
+    if task is not None:
+        await (await task).close()
 
 
 def connect(**kw) -> psycopg.Connection:

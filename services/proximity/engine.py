@@ -40,6 +40,12 @@ def answer_json(conn: psycopg.Connection, lon: float, lat: float, p: dict[str, A
     return conn.execute(SQL, (lon, lat, orjson.dumps(p).decode())).fetchone()[0].encode()
 
 
+async def answer_json_async(aconn: psycopg.AsyncConnection, lon: float, lat: float, p: dict[str, Any]) -> bytes:
+    """answer_json on an async connection (routes on the event loop)."""
+    cur = await aconn.execute(SQL, (lon, lat, orjson.dumps(p).decode()))
+    return (await cur.fetchone())[0].encode()
+
+
 def with_location(location: dict[str, Any], body: bytes) -> bytes:
     """Prepend the location object to the JSON object PostgreSQL built."""
     return b'{"location":' + orjson.dumps(location) + b"," + body.lstrip()[1:]

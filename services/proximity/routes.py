@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import psycopg
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geo import geocode as geocoder
@@ -21,7 +22,7 @@ ALPR_MARK = b'"kind" : "alpr_read"'  # how json_build_object writes an ALPR read
             response_class=Response, responses={200: {"content": {"application/json": {}}},
                                                 422: {"description": "No location, bad parameters, or an address "
                                                                      "that cannot be geocoded"}})
-def nearest(
+async def nearest(
     request: Request,
     address: str | None = Query(None, max_length=300, description="Street address or intersection to geocode"),
     lon: float | None = Query(None, ge=-180, le=180, description="Longitude (WGS 84 degrees)"),
@@ -45,18 +46,32 @@ def nearest(
         at = at.replace(tzinfo=timezone.utc)  # RFC 3339 on the wire is UTC
     p = engine.params(cameras=cameras, units=units, radius_m=radius_m, recent_m=recent_m,
                       recent_min=recent_min, at=at)
-    with db.pool().connection() as conn:
-        if lon is not None:
-            location = {"lon": lon, "lat": lat, "source": "given", "geocode": None}
-        else:
-            g = _geocode(conn, address)
-            location = {"lon": g.lon, "lat": g.lat, "source": "geocoded", "geocode": g.as_dict()}
-        body = engine.answer_json(conn, location["lon"], location["lat"], p)
-        n_alpr = body.count(ALPR_MARK)
-        if n_alpr:  # the recent context shows hotlisted plates: personal data, audited
-            audit.record(conn, request, "proximity.nearest", "api/nearest",
-                         {"lon": location["lon"], "lat": location["lat"], "alpr_reads": n_alpr})
+    if lon is None:  # the geocoder is synchronous: geocode and answer on a worker thread
+        return await run_in_threadpool(_by_address, request, address, p)
+    # By coordinates (the CAD call): on the event loop with the async pool, no threadpool hop.
+    location = {"lon": lon, "lat": lat, "source": "given", "geocode": None}
+    async with (await db.apool()).connection() as aconn:
+        body = await engine.answer_json_async(aconn, lon, lat, p)
+    if ALPR_MARK in body:
+        await run_in_threadpool(_audit_alpr, request, location, body)
     return Response(engine.with_location(location, body), media_type="application/json")
+
+
+def _by_address(request: Request, address: str, p: dict) -> Response:
+    with db.pool().connection() as conn:
+        g = _geocode(conn, address)
+        location = {"lon": g.lon, "lat": g.lat, "source": "geocoded", "geocode": g.as_dict()}
+        body = engine.answer_json(conn, g.lon, g.lat, p)
+    if ALPR_MARK in body:
+        _audit_alpr(request, location, body)
+    return Response(engine.with_location(location, body), media_type="application/json")
+
+
+def _audit_alpr(request: Request, location: dict, body: bytes) -> None:
+    """The recent context shows hotlisted plates: personal data, audited."""
+    with db.pool().connection() as conn:
+        audit.record(conn, request, "proximity.nearest", "api/nearest",
+                     {"lon": location["lon"], "lat": location["lat"], "alpr_reads": body.count(ALPR_MARK)})
 
 
 def _geocode(conn: psycopg.Connection, address: str) -> geocoder.GeocodeResult:
