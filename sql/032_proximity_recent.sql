@@ -1,4 +1,4 @@
--- Recent context in one index scan: box and time window together on events_geom_time (sql/051),
+-- Recent context in one index scan: box and time window together on events_kind_geom_time (sql/051),
 -- all four kinds at once, hotlist reasons joined only to ALPR reads. Replaces the (kind, time)
 -- scan of 031, which visited every event of the window across the city (~1.7 ms per answer with
 -- 2,000 events an hour) where this visits only those near the point (~0.2 ms).
