@@ -54,10 +54,16 @@ def _answer(request: Request, body: bytes, etag: str, layer: Layer, media: str, 
     return Response(content=body, media_type=media, headers=headers)
 
 
-def _render(layer: Layer, z: int, x: int, y: int, filters: Filters, thin: bool) -> bytes:
+def _render(layer: Layer, z: int, x: int, y: int, filters: Filters, thin: bool,
+            audited: Request | None = None) -> bytes:
+    """Render a tile; `audited`: the request whose reading of personal data is recorded on the same
+    connection and worker thread (one hop per tile, not two)."""
     with db.pool().connection() as conn:
         try:
-            return Q.render(conn, layer, z, x, y, filters, thin)
+            body = Q.render(conn, layer, z, x, y, filters, thin)
+            if audited is not None:
+                _record(conn, audited, layer, z, x, y)
+            return body
         except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedColumn,
                 psycopg.errors.DatatypeMismatch) as e:
             if not filters.conditions:
@@ -68,8 +74,12 @@ def _render(layer: Layer, z: int, x: int, y: int, filters: Filters, thin: bool) 
 
 def _audit(request: Request, layer: Layer, z: int, x: int, y: int) -> None:
     with db.pool().connection() as conn:
-        audit.record(conn, request, "tiles.read", f"tiles/{layer.id}/{z}/{x}/{y}",
-                     {k: v for k, v in request.query_params.items() if k != "purpose"})
+        _record(conn, request, layer, z, x, y)
+
+
+def _record(conn: psycopg.Connection, request: Request, layer: Layer, z: int, x: int, y: int) -> None:
+    audit.record(conn, request, "tiles.read", f"tiles/{layer.id}/{z}/{x}/{y}",
+                 {k: v for k, v in request.query_params.items() if k != "purpose"})
 
 
 def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -123,15 +133,16 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int,
         raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
                        f"x and y 0..2^zoom-1)")
     filters = parse_filters(lyr, dict(request.query_params))
-    if lyr.event_kind in audit.PERSONAL_KINDS:  # ALPR reads: every tile served is in the audit trail
-        await run_in_threadpool(_audit, request, lyr, z, x, y)
+    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: every tile served is audited
     key = (lyr.id, z, x, y, filters.key(), Q.thins(lyr, z, thin))
     cache.start()
     hit = cache.get(key)
     if hit is not None:
+        if personal:
+            await run_in_threadpool(_audit, request, lyr, z, x, y)
         return _answer(request, hit.body, hit.etag, lyr, MVT, "hit")
     generation = cache.generation_of(lyr.id)
-    body = await run_in_threadpool(_render, lyr, z, x, y, filters, thin)
+    body = await run_in_threadpool(_render, lyr, z, x, y, filters, thin, request if personal else None)
     entry = entry_for(lyr, body, _dependency_bounds(lyr, z, x, y), filters.window, filters.kinds)
     cache.put(key, entry, generation)
     return _answer(request, body, entry.etag, lyr, MVT, "miss")
