@@ -200,8 +200,9 @@ def flipped_bpd(conn, rows: list[tuple[str, float, float]]) -> set[int]:
 
 
 def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple[str, float, float]]],
-                                                             dict[str, list[str | None]]]:
-    """Inputs with their truth per kind, and per kind why each row's truth is disputed (None: firm)."""
+                                                             dict[str, list[str | None]], dict[str, list[str]]]:
+    """Inputs with their truth per kind, per kind why each row's truth is disputed (None: firm),
+    and for the police kinds which file each row came from (the arrests drop directionals)."""
     rnd = random.Random(seed)
     disputed: dict[str, list[str | None]] = {}
     pts = conn.execute("SELECT number, street, lon, lat FROM bench_holdout_points ORDER BY id").fetchall()
@@ -219,8 +220,13 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
             a, b = b, a
         sets["intersection"].append((f"{a}{rnd.choice(seps)}{b}", x, y))
     rows = [(r["location"], r["lon"], r["lat"]) for r in read_csv(data, "crimes_part1.csv")]
+    n_crimes = len(rows)
     rows += [(r["incident_location"], r["lon"], r["lat"]) for r in read_csv(data, "arrests_weapons_2025.csv")]
+    src = {}
+    for i, (t, x, y) in enumerate(rows):
+        src.setdefault((t.strip(), x, y), "crimes" if i < n_crimes else "arrests")
     rows = [(t.strip(), float(x), float(y)) for t, x, y in rows if t.strip() and x and y]
+    origin_of = {(t, float(x), float(y)): s for (t, x, y), s in src.items() if x and y}
     bad = disputed_bpd(rows)
     blocks = [r for r in rows if "&" not in r[0] and r[0][:1].isdigit()]
     rnd.shuffle(blocks)
@@ -237,6 +243,7 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
                         f"{num} block of {rest.title()}", f"UNIT BLK {rest}" if num < 100 else f"{num} BLOCK {rest}"])
         forms.append((f, x, y))
     sets["block_forms"] = forms
+    origin = {"police_block": [origin_of[r] for r in blocks[:n]], "block_forms": [origin_of[r] for r in blocks[n:2 * n]]}
     # BPD intersections; the source truncates many to a bare street type on one side
     # ('AV & BELAIR RD'), which no geocoder can place: those are counted apart.
     from geo.address import TYPES
@@ -247,7 +254,7 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
     sets["police_x_truncated"] = [r for r in inter if r not in complete][:n]
     for k in ("police_intersection", "police_x_truncated"):
         disputed[k] = [SPREAD if t in bad else None for t, _, _ in sets[k]]
-    return sets, disputed
+    return sets, disputed, origin
 
 
 def _row(label: str, d: list[float | None], rate: float | None, tgt_s: str = "") -> str:
@@ -263,7 +270,7 @@ def _row(label: str, d: list[float | None], rate: float | None, tgt_s: str = "")
             f"{within[200]:7.1%} {within[250]:7.1%} {wrong:6.1%} {rate_s}   {tgt_s}").rstrip()
 
 
-def evaluate(conn, sets, disputed, geocode_many, threshold) -> None:
+def evaluate(conn, sets, disputed, origin, geocode_many, threshold) -> None:
     print(f"{'kind':20s} {'n':>5s} {'found':>7s} {'<=30m':>7s} {'<=50m':>7s} {'<=100m':>7s} {'<=200m':>7s} "
           f"{'<=250m':>7s} {'wrong':>6s} {'addr/s':>7s}   target")
     for kind, items in sets.items():
@@ -285,6 +292,8 @@ def evaluate(conn, sets, disputed, geocode_many, threshold) -> None:
             print(_row("  truth firm", [v for v, f in zip(d, flags) if not f], None, tgt_s))
             for why in dict.fromkeys(f for f in flags if f):
                 print(_row("  truth disputed", [v for v, f in zip(d, flags) if f == why], None, f"({why})"))
+        for src in dict.fromkeys(origin.get(kind, [])):
+            print(_row(f"  from {src}", [v for v, o in zip(d, origin[kind]) if o == src], None))
         if os.environ.get("BENCH_VERBOSE"):
             for (t, x, y), r, v, f in zip(items, res, d, flags):
                 if v is None or v > (30 if kind == "intersection" else 100):
@@ -358,11 +367,11 @@ def main() -> None:
     build(admin, url, args.rebuild, args.n, min(args.n, 300), args.seed)
     from geo.geocode import THRESHOLD, geocode_many
     with psycopg.connect(url, autocommit=True) as conn:
-        sets, disputed = eval_sets(conn, args.data, args.n, args.seed)
+        sets, disputed, origin = eval_sets(conn, args.data, args.n, args.seed)
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"database {BENCH_DB}: held-out address points and intersections deleted; threshold {THRESHOLD}; "
               f"load average {load} on {os.cpu_count()} CPUs")
-        evaluate(conn, sets, disputed, geocode_many, THRESHOLD)
+        evaluate(conn, sets, disputed, origin, geocode_many, THRESHOLD)
         mixed = [t for items in sets.values() for t, _, _ in items]
         random.Random(args.seed).shuffle(mixed)
         # distinct inputs only (variants of one address repeat some texts)

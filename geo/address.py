@@ -1,9 +1,10 @@
 """Address parsing and normalisation for CAD/911 text (usaddress + USPS Publication 28).
 
-Turns "1500 blk W North Av", "N Charles St & E 25th St" or "2300 E MONUMENT ST APT 2" into a
-structured query: a kind (address, block, intersection, street, empty) and normalised street
-parts (pre-directional, name, type, post-directional) that compare equal to the reference data,
-whose names sql/010_geocode_reference.sql normalises with the same word tables (see WORDS_SQL).
+Turns "1500 blk W North Av", "N Charles St & E 25th St", "2300 E MONUMENT ST APT 2" or "W North
+Ave between Fulton and Monroe" into a structured query: a kind (address, block, intersection,
+between, street, empty) and normalised street parts (pre-directional, name, type,
+post-directional) that compare equal to the reference data, whose names
+sql/010_geocode_reference.sql normalises with the same word tables (see WORDS_SQL).
 """
 from __future__ import annotations
 
@@ -84,16 +85,19 @@ class Street:
 
 @dataclass(slots=True)
 class Query:
-    kind: str                        # address, block, intersection, street, empty
+    kind: str                        # address, block, intersection, between, street, empty
     text: str                        # the input as given
     number: int | None = None        # house number, or the block's first number (0 for UNIT BLK)
-    streets: list[Street] = field(default_factory=list)  # one, or two for an intersection
+    streets: list[Street] = field(default_factory=list)  # one; two for an intersection; three for
+                                                          # 'A between B and C' (A first)
     hundred: bool = False            # house number is a multiple of 100 (the police block form)
 
     @property
     def normalized(self) -> str:
         if self.kind == "intersection" and len(self.streets) == 2:
             return f"{self.streets[0].key} & {self.streets[1].key}"
+        if self.kind == "between" and len(self.streets) == 3:
+            return f"{self.streets[0].key} BETWEEN {self.streets[1].key} & {self.streets[2].key}"
         if self.kind == "block":
             return f"{self.number} BLOCK {self.streets[0].key}" if self.streets else ""
         if self.kind == "address" and self.streets:
@@ -101,11 +105,17 @@ class Query:
         return self.streets[0].key if self.streets else ""
 
 
+_TENS_WORDS = "|".join(_TENS)
+_UNIT_WORDS = "|".join(_UNITS[1:])
+_TWO_WORD_ORDINAL = re.compile(rf"\b({_TENS_WORDS})\s+({_UNIT_WORDS})\b")   # TWENTY FIFTH -> TWENTY-FIFTH
+_MC = re.compile(r"\bMC (?=[A-Z]{3})")   # the city writes both MC HENRY and MCHENRY: one spelling
+
+
 def clean(text: str) -> str:
-    """Upper case, apostrophes dropped, periods/commas/semicolons as spaces, single spaces."""
+    """Upper case, apostrophes dropped, periods/commas/semicolons as spaces, single spaces, MC joined."""
     t = (text or "").upper().replace("'", "").replace("’", "")
     t = re.sub(r"[.,;:\"()]", " ", t)
-    return re.sub(r"\s+", " ", t).strip()
+    return _MC.sub("MC", re.sub(r"\s+", " ", t).strip())
 
 
 def norm_name_word(w: str) -> str:
@@ -156,7 +166,7 @@ def split_street(text: str, fuzzy: bool = False) -> Street:
     fuzzy (for typed input, never for reference data) also reads a misspelt leading directional
     ('NROTH') or trailing street type ('AVNEUE', 'HIGWHAY') as one.
     """
-    toks = clean(text).split()
+    toks = _TWO_WORD_ORDINAL.sub(r"\1-\2", clean(text)).split()
     pre = suf = typ = spelt = ""
     if len(toks) >= 2 and not (len(toks) == 2 and toks[1] in TYPES):
         d = DIRS.get(toks[0]) or (_fuzzy(toks[0], _FULL_DIRS, DIRS) if fuzzy and len(toks) >= 3 else None)
@@ -187,6 +197,13 @@ _TRAILER = re.compile(r"\s+(?:(?:BALTIMORE|BALTO)(?:\s+CITY)?)?\s*(?:MD|MARYLAND
 _UNIT = re.compile(r"\s+(?:APT|APARTMENT|UNIT|STE|SUITE|FL|FLOOR|RM|ROOM|BLDG|#)\s*#?\s*[A-Z0-9-]*$")
 
 
+# Words around a location that say where at it, not where: 'INTERSECTION OF A AND B', 'CORNER OF
+# A & B', 'IFO 1500 W NORTH AVE' (in front of), 'NEAR ...'.
+_LEADING = re.compile(r"^(?:(?:AT|ON)\s+)?(?:THE\s+)?(?:(?:INTERSECTION|INTERSECT|INTX|CORNER|CNR)\s+(?:OF\s+)?"
+                      r"|(?:NEAR|NR|IFO|IN\s+FRONT\s+OF|REAR\s+OF|BEHIND|ACROSS\s+FROM|OPPOSITE|OUTSIDE(?:\s+OF)?)\s+)")
+# 'W NORTH AVE BETWEEN N FULTON AVE AND N MONROE ST' (also BTWN, BTW, B/T; the two cross streets
+# joined by AND, & or /): the block of the first street between the other two.
+_BETWEEN = re.compile(r"^(.+?)\s+(?:BETWEEN|BETW|BTWN|BTW|B/T|B/W)\s+(.+?)\s*(?:&|\bAND\b|/)\s*(.+)$")
 _PLAIN = re.compile(r"^(\d+)\s+([A-Z][A-Z0-9 -]*)$")
 # Words that make usaddress worth asking (units, boxes, routes, places left inside the text).
 _NOT_PLAIN = {"APT", "APARTMENT", "UNIT", "STE", "SUITE", "FL", "FLOOR", "RM", "ROOM", "BLDG", "BOX", "PO",
@@ -214,6 +231,18 @@ def _parse_cached(t: str) -> tuple:
     """Pure function of the cleaned text (safe to cache: no database state involved)."""
     if not t:
         return ("empty", None, ())
+    located = _LEADING.sub("", t)
+    if located and located != t:
+        parsed = _parse_located(located)
+        if parsed[0] != "street":      # 'NEAR NORTHWEST' is a name, not 'near' a street
+            return parsed
+    return _parse_located(t)
+
+
+def _parse_located(t: str) -> tuple:
+    m = _BETWEEN.match(t)
+    if m:
+        return ("between", None, tuple(split_street(_strip_trailers(g), True) for g in m.groups()))
     m = _UNIT_BLOCK.match(t)
     if m:
         return ("block", 0, (split_street(fuzzy=True, text=_strip_trailers(m.group(1))),))
@@ -256,7 +285,9 @@ def parse(text: str) -> Query:
     q.streets = [s for s in q.streets if s.name]
     if kind in ("address", "block", "street") and not q.streets:
         q.kind = "empty"
-    if kind == "intersection" and len(q.streets) < 2:
+    if kind == "between" and len(q.streets) < 3:
+        q.kind = "intersection"
+    if q.kind == "intersection" and len(q.streets) < 2:
         q.kind = "street" if q.streets else "empty"
     if q.kind == "address" and number is not None and number % 100 == 0:
         q.hundred = True

@@ -23,6 +23,12 @@ SAME_CROSSING_M = 150.0  # the same for intersections (divided roads, wide junct
 NAMED_AT_CROSSING_M = 25.0  # a named point this far (metres) beyond a crossing's farthest node is still its node
 WIDE_JUNCTION_M = 30.0   # a crossing whose nodes lie farther than this from its centre is a wide junction
 AMBIGUOUS_MARGIN = 0.1   # a far-apart runner-up within this score of the best makes it ambiguous
+BETWEEN_ONE_END = 0.8    # score factor for 'A between B and C' answered at one crossing only
+WRONG_M = 250.0          # an answer this far (metres) from the truth is a wrong match
+# Readings of an ambiguous text that all lie within this many metres of their centre ('100 CULVER
+# ST': the 100 blocks of N and S Culver St meet at Baltimore St) are answered at that centre: it is
+# within half the wrong-match distance of every reading, whichever was meant.
+NEAR_READINGS_M = WRONG_M / 2
 # The police write block addresses as the block's first number ('600 N LUZERNE AV'): when no
 # address point carries that exact number, a multiple of 100 is read as the block face.
 HUNDRED_AS_BLOCK: bool | str = True  # or "fallback": block only when no house-number match
@@ -130,12 +136,36 @@ def _rank(q: address.Query, cands: list[Candidate]) -> tuple[list[GeocodeResult]
             reason = f"ambiguous: '{best.normalized}' is at {len(results)} places (the best two {apart:.0f} m apart)"
         else:
             reason = f"ambiguous: '{best.normalized}' or '{results[1].normalized}'"
+        readings = [r for r in results if r.score >= best.score - AMBIGUOUS_MARGIN]
+        between = _between_readings(q, readings, reason)
         for r in results:
             r.reason = reason
             r.score = round(min(r.score, THRESHOLD - 0.01), 3)
+        if between is not None:
+            results.insert(0, between)
     if best.score < THRESHOLD and best.reason is None:
         best.reason = f"best candidate '{best.normalized}' scored {best.score:.2f}, below {THRESHOLD}"
     return results, (best.reason if best.score < THRESHOLD else None)
+
+
+def _between_readings(q: address.Query, readings: list[GeocodeResult], reason: str) -> GeocodeResult | None:
+    """The centre of near readings of an ambiguous text, or None when some reading lies farther.
+
+    Its score falls linearly from the best reading's (all readings at one point) to THRESHOLD
+    (a reading NEAR_READINGS_M away): a coarser answer, never a confident wrong one.
+    """
+    lon = sum(r.lon for r in readings) / len(readings)
+    lat = sum(r.lat for r in readings) / len(readings)
+    centre = Candidate("", "", lon, lat, 0)
+    spread = max(_metres(centre, Candidate("", "", r.lon, r.lat, 0)) for r in readings)
+    if spread > NEAR_READINGS_M:
+        return None
+    best = readings[0]
+    score = THRESHOLD + (best.score - THRESHOLD) * (1 - spread / NEAR_READINGS_M)
+    why = reason.removeprefix("ambiguous: ")
+    return GeocodeResult(lon, lat, best.match_type, round(score, 3), best.normalized if q.kind == "intersection"
+                         else q.normalized,
+                         reason=f"between the readings of an ambiguous text ({why}), each within {spread:.0f} m")
 
 
 def _no_match(q: address.Query, reason: str, score: float = 0.0) -> GeocodeResult:
@@ -149,19 +179,58 @@ def _why_not_searched(q: address.Query) -> str | None:
 
 
 def _places(conn: psycopg.Connection, q: address.Query) -> tuple[list[GeocodeResult], str | None]:
-    """A street name alone is no location; a place or landmark name is (sql/013)."""
-    rows = conn.execute("SELECT name, lon, lat, sim FROM geocode_places(%s)", (address.clean(q.text),),
-                        prepare=True).fetchall()
-    cands = [Candidate(name, "place", x, y, float(sim)) for name, x, y, sim in rows]
+    """A street name alone is no location; a place or landmark name is (sql/013, sql/017).
+
+    Text ending in a street type names a street ('PATTERSON PARK AV', 'W BELVEDERE AV'), not the
+    neighborhood called after it: only a place of exactly that name answers it.
+    """
+    text = address.clean(q.text)
+    street_like = text.rsplit(" ", 1)[-1] in address.TYPES
+    rows = conn.execute("SELECT name, lon, lat, sim FROM geocode_places(%s)", (text,), prepare=True).fetchall()
+    cands = [Candidate(name, "place", x, y, float(sim)) for name, x, y, sim in rows
+             if not street_like or name == text]
     results, reason = _rank(q, cands)
     if not results:
         return [], "no house number, block or cross street, and no place of that name"
     return results, reason
 
 
+def _between(conn: psycopg.Connection, q: address.Query, ends: list[tuple[list[GeocodeResult], str | None]]
+             ) -> tuple[list[GeocodeResult], str | None]:
+    """'A between B and C': the point of street A halfway between its crossings with B and C.
+
+    When only one crossing is found, that crossing answers at a lower score (the block starts
+    there); when neither is, the reasons of both say why.
+    """
+    got = [res[0] for res, _ in ends if res and res[0].ok]
+    if not got:
+        return [], "; ".join(why or "no match" for _, why in ends)
+    if len(got) == 1:
+        (r,) = got
+        missing = q.streets[2] if ends[0][0] and ends[0][0][0].ok else q.streets[1]
+        r.score = round(max(THRESHOLD, r.score * BETWEEN_ONE_END), 3)
+        r.reason = f"no crossing of '{q.streets[0].key}' and '{missing.key}': answered at its crossing with the other"
+        return [r], None
+    a, b = got
+    street = a.normalized.split(" & ")[0]
+    lon, lat = (a.lon + b.lon) / 2, (a.lat + b.lat) / 2
+    row = conn.execute("""SELECT ST_X(p), ST_Y(p) FROM (
+            SELECT ST_ClosestPoint(s.geom, m.g) AS p FROM geo_segments g JOIN streets s ON s.id = g.street_id,
+                 (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g) m
+            WHERE g.key = %s ORDER BY s.geom <-> m.g LIMIT 1) x""", (lon, lat, street), prepare=True).fetchone()
+    if row:
+        lon, lat = row
+    normalized = f"{street} BETWEEN {a.normalized.split(' & ')[1]} & {b.normalized.split(' & ')[1]}"
+    return [GeocodeResult(lon, lat, "block", round(min(a.score, b.score), 3), normalized)], None
+
+
 def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query, list[GeocodeResult], str | None]]:
     queries = [address.parse(t) for t in texts]
-    found = search(conn, queries)
+    # 'A between B and C' is searched as the crossings A & B and A & C, after the batch.
+    ends = {i: [address.Query("intersection", q.text, streets=[q.streets[0], s]) for s in q.streets[1:]]
+            for i, q in enumerate(queries) if q.kind == "between"}
+    extra = [e for pair in ends.values() for e in pair]
+    found = search(conn, queries + extra)
     out = []
     for i, q in enumerate(queries):
         why = _why_not_searched(q)
@@ -170,6 +239,10 @@ def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query
             continue
         if q.kind == "street":
             out.append((q, *_places(conn, q)))
+            continue
+        if q.kind == "between":
+            k = len(queries) + extra.index(ends[i][0])
+            out.append((q, *_between(conn, q, [_rank(e, found.get(k + j, [])) for j, e in enumerate(ends[i])])))
             continue
         results, reason = _rank(q, found.get(i, []))
         out.append((q, results, reason))

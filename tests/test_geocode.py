@@ -399,3 +399,45 @@ def test_block_face_cut_by_an_unnumbered_piece_is_one_face(conn):
     half = (sum(ln.length for ln in block) + sum(ln.length for ln in links if
                                                 min(ln.distance(b) for b in block) < 100)) / 2
     assert max(p.distance(shapely.Point(c)) for ln in block for c in ln.coords) <= half + 30
+
+
+def test_neighborhood_names_are_places_but_streets_named_after_them_are_not(conn):
+    r = G.geocode_best(conn, "Patterson Park")
+    inside = conn.execute("SELECT ST_Contains(geom, ST_Point(%s, %s, 4326)) FROM neighborhoods "
+                          "WHERE name = 'Patterson Park'", (r.lon, r.lat)).fetchone()
+    assert r.ok and r.match_type == "place" and inside == (True,), r
+    street = G.geocode_best(conn, "PATTERSON PARK AV")      # BPD's street-only text: no location
+    assert not street.ok and street.match_type is None, street
+
+
+def test_between_two_cross_streets_is_halfway_along_the_first(conn):
+    ab, ac = G.geocode_many(conn, ["W NORTH AVE & N FULTON AVE", "W NORTH AVE & N MONROE ST"])
+    r = G.geocode_best(conn, "W North Ave between N Fulton Ave and N Monroe St")
+    assert ab.ok and ac.ok and r.ok and r.match_type == "block", r
+    assert r.normalized == "W NORTH AVE BETWEEN N FULTON AVE & N MONROE ST"
+    p = metric(r.lon, r.lat)
+    da, dc = p.distance(metric(ab.lon, ab.lat)), p.distance(metric(ac.lon, ac.lat))
+    assert da > 20 and abs(da - dc) < 0.1 * (da + dc), (da, dc)
+    assert min(p.distance(ln) for ln in _lines(conn, "W NORTH AVE")) < 1.0
+    # one cross street unknown: the other crossing answers, scored lower, and says so
+    one = G.geocode_best(conn, "W North Ave btwn N Fulton Ave & Zzyzx Rd")
+    assert one.ok and one.score < ab.score and dist_m(one, ab.lon, ab.lat) < 0.5 and "ZZYZX" in one.reason
+    assert not G.geocode_best(conn, "Zzyzx Rd between Qqq St and Www St").ok
+
+
+def test_near_readings_of_an_ambiguous_text_answer_between_them(conn):
+    """'29 NORTH AVE': 29 W and 29 E North Ave face each other across Charles St."""
+    w, e = G.geocode_many(conn, ["29 W NORTH AVE", "29 E NORTH AVE"])
+    assert w.ok and e.ok and dist_m(w, e.lon, e.lat) <= 2 * G.NEAR_READINGS_M
+    r = G.geocode_best(conn, "29 NORTH AVE")
+    assert r.ok and G.THRESHOLD <= r.score < max(w.score, e.score), r
+    assert max(dist_m(r, w.lon, w.lat), dist_m(r, e.lon, e.lat)) <= G.NEAR_READINGS_M
+    assert "between the readings" in r.reason
+    # far-apart readings stay no match (751 E and W Pratt St are ~1.5 km apart)
+    assert not G.geocode_best(conn, "751 PRATT ST").ok
+
+
+def test_mc_is_joined_in_reference_and_input_alike(conn):
+    assert conn.execute("SELECT count(*) FROM geo_street_names WHERE name ~ '(^| )MC '").fetchone()[0] == 0
+    spaced, joined = G.geocode_many(conn, ["2500 Mc Henry St", "2500 MCHENRY ST"])
+    assert spaced.ok and (spaced.lon, spaced.lat) == (joined.lon, joined.lat)

@@ -33,7 +33,18 @@ from geo.address import ordinal, parse, split_street
     ("Charles at Twenty-Fifth", "intersection", None, "CHARLES & 25TH"),
     ("5TH ST & B ST", "intersection", None, "5TH ST & B ST"),
     ("MLK JR BD & WASHINGTON BD", "intersection", None, "MARTIN LUTHER KING JR BLVD & WASHINGTON BLVD"),
+    ("Intersection of N Charles St and E 25th St", "intersection", None, "N CHARLES ST & E 25TH ST"),
+    ("at the corner of Eutaw St & W Pratt St", "intersection", None, "EUTAW ST & W PRATT ST"),
+    ("IFO 1500 W North Ave", "address", 1500, "1500 W NORTH AVE"),
+    ("near 1500 blk W North Av", "block", 1500, "1500 BLOCK W NORTH AVE"),
+    ("W North Ave between N Fulton Ave and N Monroe St", "between", None,
+     "W NORTH AVE BETWEEN N FULTON AVE & N MONROE ST"),
+    ("W NORTH AV BTWN FULTON & MONROE", "between", None, "W NORTH AVE BETWEEN FULTON & MONROE"),
+    ("Greenmount Av b/t E 25th St / E 26th St", "between", None, "GREENMOUNT AVE BETWEEN E 25TH ST & E 26TH ST"),
+    ("200 E Twenty Fifth St", "address", 200, "200 E 25TH ST"),
+    ("2500 Mc Henry St", "address", 2500, "2500 MCHENRY ST"),
     ("W NORTH AVE", "street", None, "W NORTH AVE"),
+    ("Near Northwest", "street", None, "NEAR NW"),     # a name, not 'near' something
     ("", "empty", None, ""),
     ("   ", "empty", None, ""),
 ])
