@@ -79,6 +79,7 @@ def _services(request: Request) -> dict[str, bool]:
     return {"tiles": route_exists(app, "/tiles/streets/12/1171/1566.mvt"),
             "tilejson": route_exists(app, "/tiles/streets.json"),
             "ogc": route_exists(app, "/ogc/collections"), "geocode": route_exists(app, "/api/geocode"),
+            "reverse": route_exists(app, "/api/reverse"),
             "nearest": route_exists(app, "/api/nearest"), "tasks": route_exists(app, "/api/tasks"),
             "live": route_exists(app, "/api/live")}
 

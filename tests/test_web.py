@@ -250,6 +250,12 @@ def test_click_incident_shows_cameras_that_see_it_and_units_with_eta(big_page, a
         covers = conn.execute("SELECT ST_Covers(cone, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) FROM cameras WHERE id = %s",
                               (lon, lat, cid)).fetchone()[0]
         assert covers == (sees == "true"), cid
+    # The incident came with coordinates only: the panel names the nearest address (reverse geocoding).
+    from geo.geocode import reverse
+    near = reverse(conn, lon, lat)
+    assert near.lon is not None
+    page.page.wait_for_function("(a) => document.querySelector('#detail-near')?.dataset.address === a",
+                                arg=near.normalized, timeout=WAIT_MS)
     unit_text = page.page.inner_text(f"#prox-units li[data-unit='{unit}']")
     assert "ETA" in unit_text and "–" not in unit_text.split("ETA")[1]
     # The view cones and the unit's line are drawn.

@@ -84,6 +84,7 @@ export class ProximityPanel {
       h('header.detail-head', badge,
         h('div.dh-text', h('h2#detail-title', { tabindex: '-1' }, title),
           h('p.dh-sub', sub || `${t.lat.toFixed(5)}, ${t.lon.toFixed(5)}`),
+          t.address ? null : h('p.dh-near#detail-near', { 'aria-live': 'polite' }),
           t.id != null ? h('p.dh-id', `${t.kind || 'event'} #${t.id}`) : null),
         h('button.icon-btn', { type: 'button', 'aria-label': 'Close panel', title: 'Close (Esc)', onclick: () => this.close() }, '✕')),
       h('div.detail-actions',
@@ -93,6 +94,20 @@ export class ProximityPanel {
       h('div#detail-body', h('p.loading', 'Finding cameras and units…')));
     this.root.dataset.state = 'loading';
     this.root.dataset.target = t.id != null ? String(t.id) : `${t.lon.toFixed(5)},${t.lat.toFixed(5)}`;
+    if (!t.address) this.nearAddress(t);
+  }
+
+  /** A point that came without an address (a gunshot, a unit, a right-click): the nearest one, to radio. */
+  async nearAddress(t) {
+    if (!this.catalog.services.reverse) return;
+    const seq = this.seq;
+    const q = new URLSearchParams({ lon: t.lon.toFixed(7), lat: t.lat.toFixed(7) });
+    const r = await getJSON(`/api/reverse?${q}`);
+    const el = $('#detail-near', this.root);
+    if (seq !== this.seq || !el || !r.ok || !r.data || r.data.lon == null) return;
+    const away = r.data.distance_m >= 1 ? ` (${fmtDist(r.data.distance_m)} away)` : '';
+    el.textContent = `near ${r.data.normalized}${away}`;
+    el.dataset.address = r.data.normalized;
   }
 
   /** Replace each routed unit's straight line by its drive path from /api/route, as it arrives. */
