@@ -83,14 +83,19 @@ class Street:
         return " ".join(p for p in (self.predir, self.name, self.stype, self.sufdir) if p)
 
 
+MAX_NUMBER = 999_999  # a larger house or block number is a typing slip (and no SQL int)
+MAX_NAME = 100        # characters: the longest real street name is under 40
+
+
 @dataclass(slots=True)
 class Query:
-    kind: str                        # address, block, intersection, between, street, empty
+    kind: str                        # address, block, intersection, between, street, empty, invalid
     text: str                        # the input as given
     number: int | None = None        # house number, or the block's first number (0 for UNIT BLK)
     streets: list[Street] = field(default_factory=list)  # one; two for an intersection; three for
                                                           # 'A between B and C' (A first)
     hundred: bool = False            # house number is a multiple of 100 (the police block form)
+    problem: str | None = None       # why an 'invalid' query is not searched
 
     @property
     def normalized(self) -> str:
@@ -114,7 +119,7 @@ _MC = re.compile(r"\bMC (?=[A-Z]{3})")   # the city writes both MC HENRY and MCH
 def clean(text: str) -> str:
     """Upper case, apostrophes dropped, periods/commas/semicolons as spaces, single spaces, MC joined."""
     t = (text or "").upper().replace("'", "").replace("’", "")
-    t = re.sub(r"[.,;:\"()]", " ", t)
+    t = re.sub(r"[.,;:\"()\x00-\x1f\x7f]", " ", t)       # control characters too (NUL cannot reach SQL)
     return _MC.sub("MC", re.sub(r"\s+", " ", t).strip())
 
 
@@ -289,6 +294,10 @@ def parse(text: str) -> Query:
         q.kind = "intersection"
     if q.kind == "intersection" and len(q.streets) < 2:
         q.kind = "street" if q.streets else "empty"
+    if number is not None and number > MAX_NUMBER:
+        q.kind, q.problem = "invalid", f"number {number} is out of range (at most {MAX_NUMBER})"
+    elif any(len(s.name) > MAX_NAME for s in q.streets):
+        q.kind, q.problem = "invalid", f"a street name longer than {MAX_NAME} characters"
     if q.kind == "address" and number is not None and number % 100 == 0:
         q.hundred = True
     return q

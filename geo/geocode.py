@@ -175,6 +175,8 @@ def _no_match(q: address.Query, reason: str, score: float = 0.0) -> GeocodeResul
 def _why_not_searched(q: address.Query) -> str | None:
     if q.kind == "empty":
         return "empty address"
+    if q.kind == "invalid":
+        return q.problem
     return None
 
 

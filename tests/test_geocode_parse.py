@@ -80,3 +80,17 @@ def test_spelt_directional_keeps_an_alternative_name():
 def test_ordinal_suffixes(n):
     expected = {1: "ST", 2: "ND", 3: "RD"}.get(n % 10, "TH") if n % 100 not in (11, 12, 13) else "TH"
     assert ordinal(n) == f"{n}{expected}"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("99999999999999999999 W NORTH AVE", "out of range"),
+    ("99999999XX W NORTH AVE", "out of range"),
+    ("1 " + "Q" * 101 + " ST", "longer than"),
+])
+def test_absurd_numbers_and_names_are_invalid_with_a_reason(text, problem):
+    q = parse(text)
+    assert q.kind == "invalid" and problem in q.problem
+
+
+def test_control_characters_are_spaces():
+    assert parse("1500\x00W\tNORTH AVE").normalized == "1500 W NORTH AVE"

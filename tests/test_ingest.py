@@ -252,6 +252,28 @@ def test_address_only_events_are_geocoded_or_flagged_never_dropped(client, conn)
     assert m == "failed" and g is None
 
 
+def test_nul_characters_and_absurd_addresses_cost_one_row_not_the_batch(client, conn):
+    """PostgreSQL stores no NUL; a 20-digit house number or a 300-letter street reaches no SQL int or levenshtein."""
+    base = {"observed_at": "2026-11-01T10:00:00Z", "type": "X"}
+    rows = [{**base, "id": uid("n"), "type": "ROB\x00BERY", "lon": LON, "lat": LAT},
+            {**base, "id": uid("n"), "extra": {"note": ["a\x00b"]}, "lon": LON, "lat": LAT},
+            {**base, "id": uid("n"), "address": "99999999999999999999 W NORTH AVE"},
+            {**base, "id": uid("n"), "address": "1 " + "Q" * 300 + " ST"},
+            {**base, "id": uid("n"), "lon": LON, "lat": LAT}]
+    r = post(client, "cad", rows)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 3
+    assert {x["row"]: x["reason"] for x in body["rejected"]} == {
+        0: "field 'type' contains a NUL (0x00) character, which PostgreSQL cannot store",
+        1: "field 'extra' contains a NUL (0x00) character, which PostgreSQL cannot store"}
+    warned = {w["row"]: w["reason"] for w in body["warnings"]}
+    assert "out of range" in warned[2] and "longer than" in warned[3]
+    for q in ("99999999999999999999 W NORTH AVE", "1 " + "Q" * 300 + " ST", "A" * 300 + " & B ST"):
+        g = client.get("/api/geocode", params={"q": q, "min_score": 0})
+        assert g.status_code == 200 and g.json() == []
+
+
 def test_h3_cells_agree_with_h3_py(conn):
     rows = conn.execute("SELECT ST_X(geom), ST_Y(geom), h3_r7, h3_r8, h3_r9, h3_r10 FROM events "
                         "WHERE geom IS NOT NULL ORDER BY id LIMIT 500").fetchall()

@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from services.ingest.model import Camera, Event, RowError, UnitPosition
 from services.settings import get_settings
 
@@ -50,6 +52,15 @@ def _clean(row: dict) -> dict:
             v = v.strip() or None
         out[_KEYS[k] if k in _KEYS else _key(k)] = v
     return out
+
+
+def _reject_nul(row: dict) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL: such a row is rejected, not the whole batch."""
+    for k, v in row.items():
+        if (v.__class__ is str and "\x00" in v) or (v.__class__ in (dict, list) and b"\\u0000" in orjson.dumps(v)):
+            raise RowError(f"field '{k}' contains a NUL (0x00) character, which PostgreSQL cannot store")
+        if "\x00" in str(k):
+            raise RowError("a field name contains a NUL (0x00) character, which PostgreSQL cannot store")
 
 
 def _id(row: dict, key: str = "id") -> str:
@@ -271,4 +282,5 @@ def unrecognised(feed: Feed, rows: list[dict]) -> bool:
 def normalise(feed: Feed, row: dict, i: int):
     if "__invalid__" in row:
         raise RowError(str(row["__invalid__"]))
+    _reject_nul(row)
     return feed.normalise(_clean(row), feed, i)
