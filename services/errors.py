@@ -4,9 +4,15 @@ Routes raise these; services.app registers one handler. Bad input is a 4xx with 
 """
 from __future__ import annotations
 
+import logging
+
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+
 from services.responses import JSONResponse
+
+log = logging.getLogger("rtcc.errors")
 
 
 class RTCCError(Exception):
@@ -54,3 +60,10 @@ def register(app: FastAPI) -> None:
             loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path"))
             msgs.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
         return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError):
+        # The safety net under the routes' own checks: a value PostgreSQL cannot take (a NUL
+        # character, a number beyond bigint) came from the request, so it is a 422, not a 500.
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": f"invalid value: {str(exc).splitlines()[0]}"}, status_code=422)

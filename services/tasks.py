@@ -100,7 +100,7 @@ class TaskFilter:
                  activity: str | None = Query(None, description="Comma-separated activity codes (any of)"),
                  crime_type: str | None = Query(None, description="Comma-separated crime types"),
                  outcome: str | None = Query(None, description="Comma-separated outcome codes"),
-                 incident_id: int | None = Query(None, description="Tasks linked to this incident")):
+                 incident_id: int | None = Query(None, ge=1, le=2**63 - 1, description="Tasks linked to this incident")):
         self.start, self.end = _instant(start, "start"), _instant(end, "end", end=True)
         if self.start and self.end and self.end < self.start:
             raise Unprocessable("end is before start")
@@ -219,7 +219,7 @@ def create_task(body: TaskIn) -> dict:
 
 @router.get("/tasks", summary="List tasks, newest first, with filters")
 def list_tasks(f: TaskFilter = Depends(), limit: int = Query(100, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> dict:
+               offset: int = Query(0, ge=0, le=2**62)) -> dict:
     where, params = f.where()
     with db.pool().connection() as conn:
         total = conn.execute(f"SELECT count(*) FROM tasks t WHERE {where}", params).fetchone()[0]

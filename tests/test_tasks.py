@@ -225,3 +225,12 @@ def test_task_changes_are_announced_live(server_url):
         seen[data["id"]].append(data["action"])
     stop.set()
     assert seen[t["id"]] == ["created", "closed"]
+
+
+def test_filters_postgresql_cannot_hold_are_422_not_500(client):
+    for params in ({"analyst": "a\x00b"}, {"incident_id": "99999999999999999999"}, {"offset": str(2**63)}):
+        for path in ("/api/tasks", "/api/tasks.csv", "/api/dashboard"):
+            if path != "/api/tasks" and "offset" in params:     # only the list pages
+                continue
+            r = client.get(path, params=params)
+            assert r.status_code == 422 and r.json()["detail"], (path, params, r.text)
