@@ -251,3 +251,22 @@ def test_alpr_reads_are_audited(client, conn):
     # other layers leave no trace
     client.get(f"{OGC}/collections/gunshots/items", params={"f": "json", "limit": 5})
     assert conn.execute("SELECT count(*) FROM audit_log WHERE resource LIKE 'collections/gunshots%'").fetchone()[0] == 0
+
+
+def test_csv_holds_features_without_geometry_and_empty_sortby_is_ignored(client, conn):
+    """An incident that could not be geocoded has no geometry; the CSV page still answers."""
+    import csv
+    import io
+    import uuid
+    ids = [f"csv-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    rows = [{"id": ids[0], "observed_at": "2026-11-01T10:00:00Z", "type": "X", "address": "99999 NOWHERE IMAGINARY BLVD"},
+            {"id": ids[1], "observed_at": "2026-11-01T10:01:00Z", "type": "X", "lon": -76.61, "lat": 39.29}]
+    assert client.post("/api/ingest/cad", json=rows).json()["accepted"] == 2
+    r = client.get(f"{OGC}/collections/cad_incidents/items", params={
+        "f": "csv", "filter": f"feed_id IN ('{ids[0]}', '{ids[1]}')", "sortby": "observed_at"})
+    assert r.status_code == 200, r.text[:300]
+    got = list(csv.DictReader(io.StringIO(r.text)))
+    assert [g["feed_id"] for g in got] == ids
+    assert got[0]["x"] == "" and float(got[1]["x"]) == pytest.approx(-76.61)
+    r = client.get(f"{OGC}/collections/cad_incidents/items", params={"f": "json", "sortby": "", "limit": 1})
+    assert r.status_code == 200 and len(r.json()["features"]) == 1

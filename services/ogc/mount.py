@@ -1,7 +1,7 @@
 """pygeoapi's Starlette app, mounted at /ogc, configured from the catalog at first use.
 
 pygeoapi reads PYGEOAPI_CONFIG / PYGEOAPI_OPENAPI when its starlette_app module is imported, so we
-write the generated files to an ignored folder, point the variables at them, then import it. Three
+write the generated files to an ignored folder, point the variables at them, then import it. Four
 seams of pygeoapi are replaced (all here, nowhere else):
 - `execute_from_starlette`: links must name the host the client used (tests run on random ports), so
   each origin gets its own pygeoapi API object (config + OpenAPI generated for it, cached); the caller
@@ -11,6 +11,8 @@ seams of pygeoapi are replaced (all here, nowhere else):
   or CQL2 JSON; a CQL2 JSON bbox is read in the standard order.
 - `itemtypes.to_json`: orjson instead of json.dumps (a 10,000-feature page serialises ~10x faster);
   `itemtypes.transform_bbox` skips building a pyproj transformer when the bbox is already in CRS84.
+- the `CSV` formatter plugin: `services.ogc.csv_format` also writes features without a geometry.
+Empty `sortby` is dropped (pygeoapi indexes its first character).
 """
 from __future__ import annotations
 
@@ -135,6 +137,8 @@ class OGCApp:
             itemtypes.parse_ecql_text = _parse_filter
             itemtypes.parse_cql2_json = _parse_json
             itemtypes.to_json = _to_json
+            from pygeoapi.plugin import PLUGINS
+            PLUGINS["formatter"]["CSV"] = "services.ogc.csv_format.NullGeometryCSVFormatter"
             transform = itemtypes.transform_bbox
             itemtypes.transform_bbox = lambda bbox, frm, to: bbox if frm == to else transform(bbox, frm, to)
             sa.execute_from_starlette = self._execute
@@ -171,9 +175,10 @@ class OGCApp:
         api = alternative_api or self._cached(base) or await run_in_threadpool(self._api_for, base)
         api_request = await APIRequest.from_starlette(request, api.locales)
         params = api_request.params
-        if "resultType" in params or params.get("filter-lang") in _FILTER_LANG_ALIASES:
+        if ("resultType" in params or params.get("filter-lang") in _FILTER_LANG_ALIASES
+                or params.get("sortby", None) == ""):
             items = [(_PARAM_ALIASES.get(k, k), _FILTER_LANG_ALIASES.get(v, v) if k == "filter-lang" else v)
-                     for k, v in params.multi_items()]
+                     for k, v in params.multi_items() if not (k == "sortby" and not v.strip())]
             api_request._args = QueryParams(items)
         caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"),
                         geojson=api_request.format not in _DICT_FORMATS)
