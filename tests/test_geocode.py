@@ -190,11 +190,18 @@ def test_block_forms_agree_and_lie_on_the_block(conn):
     assert d < 1.0
 
 
-def test_police_hundred_form_is_the_block(conn):
+def test_police_hundred_form_is_between_the_house_and_the_block(conn):
+    """'600 N LUZERNE AV' reads as house 600 and as the 600 block: answered halfway between them."""
+    from geo.address import parse
+    from geo.geocode_match import search
     a, b = G.geocode_many(conn, ["600 N LUZERNE AV", "600 blk N Luzerne Ave"])
-    assert a.ok and a.match_type == "block" and dist_m(a, b.lon, b.lat) < 0.5
+    assert a.ok and a.match_type == "block" and b.ok and b.match_type == "block"
+    house = max((c for c in search(conn, [parse("600 N LUZERNE AV")])[0] if c.match_type in G.HUNDRED_HOUSE),
+                key=lambda c: c.score)
+    mid = metric((house.lon + b.lon) / 2, (house.lat + b.lat) / 2)
+    assert metric(a.lon, a.lat).distance(mid) < 0.5 and dist_m(a, b.lon, b.lat) > 5
     zero = G.geocode_best(conn, "UNIT BLK S STOCKTON ST")
-    assert zero.ok and dist_m(zero, *_xy(G.geocode_best(conn, "0 S STOCKTON ST"))) < 0.5
+    assert zero.ok and zero.match_type == "block" and dist_m(zero, *_xy(G.geocode_best(conn, "0 blk S Stockton St"))) < 0.5
 
 
 def _xy(r):
