@@ -224,6 +224,11 @@ def _strip_trailers(t: str) -> str:
     return t
 
 
+def place_text(text: str) -> str:
+    """A place name as typed, cleaned, without city/state/ZIP ('Patterson Park, Baltimore MD 21224')."""
+    return _strip_trailers(clean(text))
+
+
 def _street_from_tags(tags: dict) -> str:
     parts = [tags.get(k, "") for k in ("StreetNamePreModifier", "StreetNamePreDirectional",
                                         "StreetNamePreType", "StreetName", "StreetNamePostType",

@@ -210,7 +210,7 @@ def _places(conn: psycopg.Connection, q: address.Query) -> tuple[list[GeocodeRes
     Text ending in a street type names a street ('PATTERSON PARK AV', 'W BELVEDERE AV'), not the
     neighborhood called after it: only a place of exactly that name answers it.
     """
-    text = address.clean(q.text)
+    text = address.place_text(q.text)
     street_like = text.rsplit(" ", 1)[-1] in address.TYPES
     rows = conn.execute("SELECT name, lon, lat, sim FROM geocode_places(%s)", (text,), prepare=True).fetchall()
     cands = [Candidate(name, "place", x, y, float(sim)) for name, x, y, sim in rows

@@ -409,7 +409,7 @@ def test_block_face_cut_by_an_unnumbered_piece_is_one_face(conn):
 
 
 def test_neighborhood_names_are_places_but_streets_named_after_them_are_not(conn):
-    r = G.geocode_best(conn, "Patterson Park")
+    r = G.geocode_best(conn, "Patterson Park, Baltimore MD 21224")
     inside = conn.execute("SELECT ST_Contains(geom, ST_Point(%s, %s, 4326)) FROM neighborhoods "
                           "WHERE name = 'Patterson Park'", (r.lon, r.lat)).fetchone()
     assert r.ok and r.match_type == "place" and inside == (True,), r
