@@ -56,6 +56,8 @@ def _clean(row: dict) -> dict:
 
 def _reject_nul(row: dict) -> None:
     """PostgreSQL text and jsonb cannot hold NUL: such a row is rejected, not the whole batch."""
+    if b"\\u0000" not in orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS):
+        return                                   # one C pass over keys and values (~0.5 us a row)
     for k, v in row.items():
         if (v.__class__ is str and "\x00" in v) or (v.__class__ in (dict, list) and b"\\u0000" in orjson.dumps(v)):
             raise RowError(f"field '{k}' contains a NUL (0x00) character, which PostgreSQL cannot store")
