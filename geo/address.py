@@ -251,7 +251,9 @@ def _parse_cached(t: str) -> tuple:
 
 def _parse_located(t: str) -> tuple:
     m = _BETWEEN.match(t)
-    if m:
+    if m and m.group(1)[:1].isdigit():     # '1500 W NORTH AVE BETWEEN ...': the number places it
+        t = m.group(1)
+    elif m:
         return ("between", None, tuple(split_street(_strip_trailers(g), True) for g in m.groups()))
     m = _UNIT_BLOCK.match(t)
     if m:

@@ -41,6 +41,7 @@ from geo.address import ordinal, parse, split_street
      "W NORTH AVE BETWEEN N FULTON AVE & N MONROE ST"),
     ("W NORTH AV BTWN FULTON & MONROE", "between", None, "W NORTH AVE BETWEEN FULTON & MONROE"),
     ("Greenmount Av b/t E 25th St / E 26th St", "between", None, "GREENMOUNT AVE BETWEEN E 25TH ST & E 26TH ST"),
+    ("1500 blk W North Ave btwn Fulton & Monroe", "block", 1500, "1500 BLOCK W NORTH AVE"),
     ("200 E Twenty Fifth St", "address", 200, "200 E 25TH ST"),
     ("2500 Mc Henry St", "address", 2500, "2500 MCHENRY ST"),
     ("W NORTH AVE", "street", None, "W NORTH AVE"),
