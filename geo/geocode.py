@@ -53,7 +53,7 @@ class GeocodeResult:
         return self.lon is not None and self.score >= THRESHOLD
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "ok": self.ok}   # ok: located and at or above THRESHOLD
 
 
 def _metres(a: Candidate, b: Candidate) -> float:

@@ -294,6 +294,34 @@ def test_address_search_flies_to_geocoded_point(page, app, conn):
     assert page.errors == []
 
 
+def test_ambiguous_search_waits_for_the_analyst_and_no_match_says_why(page, app, conn):
+    """'751 PRATT ST' is E or W Pratt (1.5 km apart): Enter lists both and flies nowhere until one is picked."""
+    require(app, "/api/geocode")
+    cands = httpx.get(page.base + "/api/geocode", params={"q": "751 PRATT ST", "min_score": 0}).json()
+    assert len(cands) >= 2 and not cands[0]["ok"]
+    page.open_map()
+    page.page.click("#search-input")
+    page.page.keyboard.type("751 PRATT ST")
+    page.page.keyboard.press("Enter")
+    page.page.wait_for_selector("#search-results li.uncertain", timeout=WAIT_MS)
+    names = page.page.eval_on_selector_all("#search-results li.uncertain .sr-addr", "els => els.map(e => e.textContent)")
+    assert sorted(names[:2]) == ["751 E PRATT ST", "751 W PRATT ST"]
+    assert "ambiguous" in page.page.inner_text("#search-results li.msg")
+    assert page.page.get_attribute("#detail", "hidden") is not None      # nothing opened yet
+    pick = page.page.eval_on_selector_all("#search-results li.uncertain", "els => els.length")
+    assert pick >= 2
+    page.page.click("#search-results li.uncertain >> nth=1")
+    page.page.wait_for_function("([x, y]) => { const c = window.rtccMap.getCenter(); return !window.rtccMap.isMoving() "
+                                "&& Math.abs(c.lng - x) < 1e-6 && Math.abs(c.lat - y) < 1e-6; }",
+                                arg=[cands[1]["lon"], cands[1]["lat"]], timeout=WAIT_MS)
+    page.page.fill("#search-input", "")
+    page.page.keyboard.type("99999 NOWHERE IMAGINARY BLVD")
+    page.page.keyboard.press("Enter")
+    page.page.wait_for_function("document.querySelector('#search-results li.msg')?.textContent.includes('not found')",
+                                timeout=WAIT_MS)
+    assert page.errors == []
+
+
 def _seed_history(server_url: str, n: int = 30) -> None:
     rnd = random.Random(7)
     acts = ["video_review", "live_camera", "lpr_search", "social_media", "records_check"]

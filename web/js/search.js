@@ -36,15 +36,23 @@ export class AddressSearch {
     if (go) this.going = true;
     const seq = ++this.seq;
     this.form.dataset.state = 'loading';
-    const r = await getJSON(`/api/geocode?q=${encodeURIComponent(q)}`);
+    // Low-scoring candidates too: an ambiguous text ('751 PRATT ST': E or W?) is the analyst's call.
+    const r = await getJSON(`/api/geocode?${new URLSearchParams({ q, min_score: '0', limit: '5' })}`);
     if (go) this.going = false;
     if (seq !== this.seq) return;
     this.form.dataset.state = '';
     if (!r.ok) { this.message(`Search failed: ${r.error}`); return; }
-    const cands = Array.isArray(r.data) ? r.data : (r.data.candidates || r.data.results || []);
-    if (!cands.length) { this.message(`No match for “${q}”${r.data.reason ? ': ' + r.data.reason : ''}`); return; }
+    const cands = (Array.isArray(r.data) ? r.data : (r.data.candidates || r.data.results || [])).filter(c => c.lon != null);
+    if (!cands.length) {
+      // the batch form answers with the geocoder's reason ('house number 99999 not found on ...')
+      const why = await getJSON('/api/geocode', { method: 'POST', body: JSON.stringify([q]) });
+      if (seq !== this.seq) return;
+      const reason = why.ok && why.data && why.data[0] ? why.data[0].reason : null;
+      this.message(`No match for “${q}”${reason ? ': ' + reason : ''}`);
+      return;
+    }
     this.show(cands);
-    if (go) this.pick(0);
+    if (go && cands[0].ok !== false) this.pick(0);   // an uncertain best waits for a pick
   }
 
   message(text) {
@@ -57,8 +65,11 @@ export class AddressSearch {
     this.items = items;
     this.active = -1;
     this.list.hidden = !items.length;
-    this.list.replaceChildren(...items.map((c, i) => h('li', { role: 'option', id: `sr-${i}`, 'aria-selected': 'false',
-      onmousedown: e => { e.preventDefault(); this.pick(i); } },
+    const uncertain = items.length && items[0].ok === false ? items[0].reason : null;
+    this.list.replaceChildren(
+      ...(uncertain ? [h('li.msg', { role: 'option', 'aria-disabled': 'true' }, `Which one? ${uncertain}`)] : []),
+      ...items.map((c, i) => h(c.ok === false ? 'li.uncertain' : 'li', { role: 'option', id: `sr-${i}`, 'aria-selected': 'false',
+        'data-ok': String(c.ok !== false), title: c.reason || '', onmousedown: e => { e.preventDefault(); this.pick(i); } },
       h('span.sr-addr', c.normalized || c.address || `${c.lat}, ${c.lon}`),
       h('span.sr-meta', `${c.match_type || ''}${c.score != null ? ' · ' + Math.round(c.score * 100) + '%' : ''}`))));
     this.input.setAttribute('aria-expanded', String(!!items.length));
@@ -69,7 +80,7 @@ export class AddressSearch {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       this.active = (this.active + (e.key === 'ArrowDown' ? 1 : -1) + this.items.length) % this.items.length;
-      [...this.list.children].forEach((li, i) => li.setAttribute('aria-selected', String(i === this.active)));
+      [...this.list.querySelectorAll('li[id^="sr-"]')].forEach((li, i) => li.setAttribute('aria-selected', String(i === this.active)));
       this.input.setAttribute('aria-activedescendant', `sr-${this.active}`);
     } else if (e.key === 'Escape') { this.show([]); }
   }
