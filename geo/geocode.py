@@ -251,6 +251,39 @@ def _between(conn: psycopg.Connection, q: address.Query, ends: list[tuple[list[G
     return [GeocodeResult(lon, lat, "block", round(min(a.score, b.score), 3), normalized)], None
 
 
+# BPD's intersection texts often lose the front of one name ('AV & ANOKA AV', 'HILL AV & BLOOM ST'):
+# when no crossing matches as written, streets whose name ends with what is left are tried.
+CUT_NAME_FACTOR = 0.75   # score factor for a crossing found through a name cut at the front
+_CUT_SQL = """
+    SELECT x.key_b, o.key, ST_X(x.geom), ST_Y(x.geom), x.nodes, x.radius_m
+    FROM geo_street_names o
+    JOIN geo_crossings x ON x.key_a = o.key
+    JOIN geo_street_names n ON n.key = x.key_b AND n.name <> o.name      -- not E 26TH ST at W 26TH ST
+    WHERE o.name = %(oname)s AND (%(otype)s = '' OR o.stype = %(otype)s) AND (%(opre)s = '' OR o.predir = %(opre)s)
+      AND x.key_b LIKE %(pattern)s
+    LIMIT 50"""
+
+
+def _cut_name(conn: psycopg.Connection, q: address.Query) -> tuple[list[GeocodeResult], str | None] | None:
+    """Crossings of the whole street with streets ending in the cut one's remains, or None if not cut."""
+    for cut, other in ((q.streets[0], q.streets[1]), (q.streets[1], q.streets[0])):
+        bare = cut.name in address.TYPES and not cut.stype        # 'AV': only the type survived
+        stype = address.TYPES[cut.name] if bare else cut.stype
+        if not other.name or (not bare and len(cut.name) < (3 if stype else 5)):
+            continue                                              # ('ALAMEDA' of THE ALAMEDA has no type)
+        tail = " ".join(p for p in ("" if bare else cut.name, stype, cut.sufdir) if p)
+        rows = conn.execute(_CUT_SQL, {"oname": other.name, "otype": other.stype, "opre": other.predir,
+                                       "pattern": f"% {tail}"}, prepare=True).fetchall()
+        cands = [Candidate(f"{whole} & {okey}", "crossing", x, y, (0.85 if nodes == 0 else 0.95) * CUT_NAME_FACTOR,
+                           float(radius)) for whole, okey, x, y, nodes, radius in rows]
+        if cands:
+            results, reason = _rank(q, cands)
+            for r in results:
+                r.reason = r.reason or f"'{cut.key}' read as the end of a longer name"
+            return results, reason
+    return None
+
+
 def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query, list[GeocodeResult], str | None]]:
     queries = [address.parse(t) for t in texts]
     # 'A between B and C' is searched as the crossings A & B and A & C, after the batch.
@@ -276,6 +309,8 @@ def _run(conn: psycopg.Connection, texts: list[str]) -> list[tuple[address.Query
             out.append((q, *_between(conn, q, [_rank(e, found.get(k + j, [])) for j, e in enumerate(pair)])))
             continue
         results, reason = _rank(q, found.get(i, []))
+        if q.kind == "intersection" and not any(r.ok for r in results) and not (reason or "").startswith("ambiguous"):
+            results, reason = _cut_name(conn, q) or (results, reason)
         out.append((q, results, reason))
     return out
 

@@ -448,3 +448,20 @@ def test_mc_is_joined_in_reference_and_input_alike(conn):
     assert conn.execute("SELECT count(*) FROM geo_street_names WHERE name ~ '(^| )MC '").fetchone()[0] == 0
     spaced, joined = G.geocode_many(conn, ["2500 Mc Henry St", "2500 MCHENRY ST"])
     assert spaced.ok and (spaced.lon, spaced.lat) == (joined.lon, joined.lat)
+
+
+def test_a_name_cut_at_the_front_is_read_as_the_end_of_a_longer_one(conn):
+    """BPD texts lose the front of a name ('AV & ANOKA AV', 'HILL AV & BLOOM ST'); when no street crosses as
+    written, the crossing streets whose name ends so are the readings, scored lower."""
+    whole = conn.execute("SELECT DISTINCT key_b FROM geo_crossings WHERE key_a = 'ANOKA AVE' "
+                         "AND key_b LIKE '%% AVE'").fetchall()
+    assert len(whole) == 1                                   # one avenue crosses Anoka Ave
+    full = G.geocode_best(conn, f"{whole[0][0]} & ANOKA AVE")
+    cut = G.geocode_best(conn, "AV & ANOKA AV")
+    assert cut.ok and cut.score < full.score and dist_m(cut, full.lon, full.lat) < 1, cut
+    assert "end of a longer name" in cut.reason
+    druid = G.geocode_best(conn, "HILL AV & BLOOM ST")
+    assert druid.ok and druid.normalized == "DRUID HILL AVE & BLOOM ST", druid
+    # the same name's other half (E 26TH ST at W 26TH ST) is no reading of a cut name
+    assert "W 26TH ST & E 26TH ST" not in {r.normalized for r in G.geocode(conn, "ST & W 26TH ST", min_score=0)}
+    assert not G.geocode_best(conn, "ZZZQ AVE & XXYYQ ST").ok
