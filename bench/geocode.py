@@ -245,7 +245,7 @@ def eval_sets(conn, data: Path, n: int, seed: int) -> tuple[dict[str, list[tuple
     sets["block_forms"] = forms
     origin = {"police_block": [origin_of[r] for r in blocks[:n]], "block_forms": [origin_of[r] for r in blocks[n:2 * n]]}
     # BPD intersections; the source truncates many to a bare street type on one side
-    # ('AV & BELAIR RD'), which no geocoder can place: those are counted apart.
+    # ('AV & BELAIR RD'), placeable only when few streets of that type cross the other: counted apart.
     from geo.address import TYPES
     inter = [r for r in rows if "&" in r[0]]
     complete = [r for r in inter if all(p.strip().split()[-1:] and len(p.split()) > 1 or
