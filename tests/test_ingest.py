@@ -274,6 +274,22 @@ def test_nul_characters_and_absurd_addresses_cost_one_row_not_the_batch(client, 
         assert g.status_code == 200 and g.json() == []
 
 
+def test_integer_fields_are_never_truncated_or_overflowed(client, conn):
+    """A priority of 1e20 used to be read as 1 (its first digits), and 40000 failed the batch (smallint)."""
+    base = {"observed_at": "2026-11-01T10:00:00Z", "type": "X", "lon": LON, "lat": LAT}
+    pri = [99999999999999999999, "1e+20", 40000, 3.5, -1, "P2", 4.0]
+    rows = [{**base, "id": uid("p"), "priority": p} for p in pri]
+    body = post(client, "cad", rows).json()
+    assert body["accepted"] == 2
+    reasons = {x["row"]: x["reason"] for x in body["rejected"]}
+    assert sorted(reasons) == [0, 1, 2, 3, 4]
+    assert "out of range" in reasons[0] and "not an integer" in reasons[1] and "out of range" in reasons[2]
+    assert "not an integer" in reasons[3] and "out of range" in reasons[4]
+    got = dict(conn.execute("SELECT feed_id, priority FROM events WHERE feed_id = ANY(%s)",
+                            ([rows[5]["id"], rows[6]["id"]],)).fetchall())
+    assert got == {rows[5]["id"]: 2, rows[6]["id"]: 4}
+
+
 def test_h3_cells_agree_with_h3_py(conn):
     rows = conn.execute("SELECT ST_X(geom), ST_Y(geom), h3_r7, h3_r8, h3_r9, h3_r10 FROM events "
                         "WHERE geom IS NOT NULL ORDER BY id LIMIT 500").fetchall()

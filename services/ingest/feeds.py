@@ -121,14 +121,30 @@ def _num(row: dict, key: str, *, lo: float | None = None, hi: float | None = Non
     return x
 
 
-def _int(row: dict, key: str) -> int | None:
+_INT_TEXT = re.compile(r"[A-Za-z #-]*?(-?\d+)[A-Za-z ]*")   # 2, '2', 'P2', 'PRI 2'
+
+
+def _int(row: dict, key: str, lo: int = -2**31, hi: int = 2**31 - 1) -> int | None:
+    """An integer field within [lo, hi]; '1e+20' or 3.5 is no integer (never silently truncated)."""
     v = row.get(key)
     if v is None:
         return None
-    m = re.search(r"-?\d+", str(v))
-    if not m:
+    if isinstance(v, bool):
         raise RowError(f"{key} {v!r} is not an integer")
-    return int(m.group())
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise RowError(f"{key} {v!r} is not an integer")
+        n = int(v)
+    elif isinstance(v, int):
+        n = v
+    else:
+        m = _INT_TEXT.fullmatch(str(v).strip())
+        if not m:
+            raise RowError(f"{key} {v!r} is not an integer")
+        n = int(m.group(1))
+    if not lo <= n <= hi:
+        raise RowError(f"{key} {n} is out of range ({lo} to {hi})")
+    return n
 
 
 def in_service_area(lon: float, lat: float) -> bool:
@@ -194,7 +210,7 @@ def norm_alpr(row: dict, feed: Feed, i: int) -> Event:
 
 def norm_gunshot(row: dict, feed: Feed, i: int) -> Event:
     ev = _event(row, feed, i)
-    rounds = _int(row, "rounds")
+    rounds = _int(row, "rounds", hi=10_000)
     if rounds is not None and rounds < 0:
         raise RowError(f"rounds {rounds} is negative")
     conf = _num(row, "confidence", lo=0, hi=100)
@@ -211,7 +227,7 @@ def norm_incident(row: dict, feed: Feed, i: int) -> Event:
     """CAD incidents and 911 calls: a type, a priority, a place (coordinates or an address)."""
     ev = _event(row, feed, i)
     ev.type = str(row["type"]) if row.get("type") is not None else None
-    ev.priority = _int(row, "priority")
+    ev.priority = _int(row, "priority", lo=0, hi=32767)     # events.priority is a smallint
     ev.attrs = {"description": row.get("description"), **_attrs(row, feed.fields)}
     if ev.lon is None and not ev.address:
         raise RowError("no location: give lon/lat or an address")
