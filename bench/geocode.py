@@ -307,6 +307,30 @@ def _cold() -> None:
     address._parse_cached.cache_clear()
 
 
+def reverse_accuracy(conn) -> str:
+    """Reverse geocoding of the held-out address points (withheld, so the answer is interpolated):
+    share naming the same street, the same block (hundred), and a number within 10."""
+    from geo.address import split_street
+    from geo.geocode import reverse
+    pts = conn.execute("SELECT number, street, lon, lat FROM bench_holdout_points ORDER BY id").fetchall()
+    street = block = near = found = 0
+    for num, st, x, y in pts:
+        r = reverse(conn, x, y)
+        if r.lon is None:
+            continue
+        found += 1
+        rnum, _, rkey = r.normalized.partition(" ")
+        if rkey == split_street(st).key:
+            street += 1
+            if rnum.isdigit() and int(rnum) // 100 == num // 100:
+                block += 1
+            if rnum.isdigit() and abs(int(rnum) - num) <= 10:
+                near += 1
+    n = len(pts)
+    return (f"reverse of {n} held-out address points: answered {found / n:.1%}, same street {street / n:.1%}, "
+            f"same block {block / n:.1%}, number within 10 {near / n:.1%}")
+
+
 def throughput(conn, texts, geocode_many) -> float:
     _cold()
     t0 = time.perf_counter()
@@ -389,6 +413,7 @@ def main() -> None:
         single.sort()
         print(f"single geocode_best in process, {len(single)} calls: p50 {statistics.median(single):.1f} ms, "
               f"p99 {single[int(0.99 * (len(single) - 1))]:.1f} ms")
+        print(reverse_accuracy(conn))
     if not args.no_http:
         p50, p99, rev = http_latency(url, mixed[:1000])
         print(f"single GET /api/geocode over HTTP, {min(1000, len(mixed))} requests: p50 {p50:.1f} ms, "

@@ -465,3 +465,15 @@ def test_a_name_cut_at_the_front_is_read_as_the_end_of_a_longer_one(conn):
     # the same name's other half (E 26TH ST at W 26TH ST) is no reading of a cut name
     assert "W 26TH ST & E 26TH ST" not in {r.normalized for r in G.geocode(conn, "ST & W 26TH ST", min_score=0)}
     assert not G.geocode_best(conn, "ZZZQ AVE & XXYYQ ST").ok
+
+
+def test_reverse_prefers_the_street_the_nearest_address_point_faces(conn):
+    """Beside a main road the centreline of a side street can be nearer; the city's address points say which
+    street the houses face (sql/018). point_m=-1 keeps each point from answering for itself."""
+    rows = conn.execute("""
+        SELECT a.key, h.key, n.key FROM (SELECT * FROM geo_addresses ORDER BY id LIMIT 400) a
+        CROSS JOIN LATERAL geocode_reverse(ST_X(a.geom), ST_Y(a.geom), -1, 200) h
+        CROSS JOIN LATERAL geocode_reverse(ST_X(a.geom), ST_Y(a.geom), -1, 200, -1, 0) n""").fetchall()
+    changed = [(own, hinted, nearest) for own, hinted, nearest in rows if hinted != nearest]
+    assert changed, "no address point beside a nearer side street in the sample"
+    assert all(hinted == own for own, hinted, _ in changed), changed[:5]
