@@ -105,6 +105,16 @@ CATALOG: tuple[Layer, ...] = (
            P("activity_types", "string", "comma-separated activity codes"), P("crime_type"), P("outcome"),
            P("minutes_spent", "integer", "minutes")),
           Style("#f59f00", "symbol", "📋"), time_column="created_at", group="analysis", roles=("analyst",)),
+    Layer("geofences", "Geofences", "Zones drawn or uploaded for alert rules (services/alerts/geofences.py)",
+          "geofence_areas", "MultiPolygon",
+          (P("name"), P("owner"), P("active_hours", "string", "local HH:MM-HH:MM, or always"),
+           P("buffer_m", "number", "metres"), P("active", "boolean"), P("created_by"),
+           P("created_at", "datetime")),
+          Style("#e8590c", "fill", None, "#d9480f"), group="analysis", cache_s=5),
+    Layer("sites", "Sites", "Places the agency watches (schools, hospitals, ...): targets of "
+          "'within N m of' alert rules", "sites", "Point",
+          (P("name"), P("kind", "string", "school, hospital, ..."), P("address")),
+          Style("#5f3dc4", "symbol", "🏫"), group="reference"),
     # Aggregate: event counts per H3 cell. Tiles pick the resolution from the zoom (7..10) and take
     # datetime/kinds; the view is the all-time resolution-8 count (for OGC clients).
     Layer("event_hexbins", "Event density (H3 hexbins)", "Count of events per H3 cell over a time window "

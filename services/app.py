@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.responses import JSONResponse
 
 from services import db, errors, live
+from services.alerts import router as alerts_router
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.proximity import jobs as proximity_jobs
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
     app.include_router(routing_router)  # /api/route: drive path for the map
+    app.include_router(alerts_router)  # hotlists, rules, geofences, alerts, channels, CAP feed
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app

@@ -206,17 +206,19 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
     res.duplicates = len(events) - res.accepted
     if new_cells:
         _write_cells(conn, new_cells)
-    on_events_stored(conn, batch)
+    on_events_stored(conn, batch, {e.kind for e in events}, lo, hi)
     if res.accepted:
         notify(conn, {"type": "events", "batch": batch, "n": res.accepted,
                       "lo": lo.isoformat(), "hi": hi.isoformat(), "bbox": bbox,
                       "kinds": sorted({e.kind for e in events})})
 
 
-def on_events_stored(conn: psycopg.Connection, batch: int) -> None:
-    """Work that must happen in the same transaction as the events (e.g. proximity snapshots)."""
-    from services.proximity import jobs as proximity_jobs  # imported here: proximity imports live, live imports us
+def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, hi) -> None:
+    """Work that must happen in the same transaction as the events (proximity snapshots, alert rules)."""
+    from services.alerts import evaluate as alert_rules  # imported here: they import live, live imports us
+    from services.proximity import jobs as proximity_jobs
     proximity_jobs.on_events_stored(conn, batch)
+    alert_rules.on_events_stored(conn, batch, kinds, lo, hi)
 
 
 def _write_cells(conn: psycopg.Connection, cells: set[int]) -> None:
