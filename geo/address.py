@@ -4,7 +4,7 @@ Turns "1500 blk W North Av", "N Charles St & E 25th St", "2300 E MONUMENT ST APT
 Ave between Fulton and Monroe" into a structured query: a kind (address, block, intersection,
 between, street, empty) and normalised street parts (pre-directional, name, type,
 post-directional) that compare equal to the reference data, whose names
-sql/010_geocode_reference.sql normalises with the same word tables (see WORDS_SQL).
+sql/definitions/40_geocode_reference.sql normalises with the same word list (geocode_words).
 """
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def _normalized(q: address.Query, c: Candidate) -> str:
 def _reconcile_crossings(cands: list[Candidate]) -> list[Candidate]:
     """One answer per junction from named intersections and network crossings of the same pair.
 
-    A network crossing (sql/014) is the centre of a junction whose nodes lie within extent_m of it;
+    A network crossing (geocode_refresh_crossings) is the centre of a junction whose nodes lie within extent_m of it;
     named points of the pair within extent_m + NAMED_AT_CROSSING_M of it are nodes of the same
     junction, and the centre stands for all of them (an offset T-junction or a divided road is
     named at either node, and each node of a junction up to 60 m wide is within 30 m of the centre).
@@ -206,7 +206,7 @@ def _why_not_searched(q: address.Query) -> str | None:
 
 
 def _places(conn: psycopg.Connection, q: address.Query) -> tuple[list[GeocodeResult], str | None]:
-    """A street name alone is no location; a place or landmark name is (sql/013, sql/017).
+    """A street name alone is no location; a place or landmark name is (geo_places).
 
     Text ending in a street type names a street ('PATTERSON PARK AV', 'W BELVEDERE AV'), not the
     neighborhood called after it: only a place of exactly that name answers it.

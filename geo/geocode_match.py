@@ -3,7 +3,7 @@
 Street names are matched exactly on their normalised name, else by pg_trgm similarity (typos),
 and scored down for every disagreement (name similarity, directional, street type). Each match
 type then looks its candidates up: address points (exact number), centreline ranges (side by
-parity, interpolated and offset, sql/011), block faces, and intersections (the curated table
+parity, interpolated and offset), block faces, and intersections (the curated table
 and the street-network crossings). Python only parses and picks.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psycopg
 from geo.address import Query, Street
 
 # The search itself, its scoring and the interpolation offset live in
-# sql/015_geocode_candidates_extent.sql (after sql/012; a plpgsql function, so its plan is kept across calls).
+# sql/definitions/41_geocode_match.sql (a plpgsql function, so its plan is kept across calls).
 SQL = """SELECT * FROM geocode_search_candidates(
     %(qi)s::int[], %(kind)s::text[], %(num)s::int[], %(s0)s::int[], %(s1)s::int[],
     %(sid)s::int[], %(pre)s::text[], %(name)s::text[], %(typ)s::text[], %(suf)s::text[], %(alt)s::text[])"""

@@ -37,11 +37,12 @@ def db_down() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply pending migrations from sql/."""
+    """Apply pending migrations (sql/migrations/) and changed definitions (sql/definitions/)."""
     from services import db, migrate
     with db.connect(autocommit=True) as conn:
         applied = migrate.apply(conn)
-    typer.echo(f"migrations applied: {', '.join(applied) if applied else 'none pending'}")
+    typer.echo(f"migrations applied: {', '.join(applied.migrations) or 'none pending'}")
+    typer.echo(f"definitions applied: {', '.join(applied.definitions) or 'none changed'}")
 
 
 @db_app.command("reset")

@@ -1,7 +1,7 @@
 """Shared fixtures: a real PostGIS database per test session, cloned from a template that holds
 the migrated schema and the demo city, and a real HTTP server on a free port.
 
-The template is rebuilt whenever sql/, data/ or the loader change, so concurrent sessions
+The template is rebuilt whenever sql/ (both folders), data/ or the loader change, so concurrent sessions
 (and developers) share the slow part and each gets its own database.
 """
 from __future__ import annotations
@@ -24,13 +24,14 @@ TEMPLATE = "rtcc_tpl"
 
 def _fingerprint() -> str:
     h = hashlib.sha256()
-    files = sorted((ROOT / "sql").glob("*.sql")) + sorted((ROOT / "data" / "baltimore").glob("*.gz"))
-    files += [ROOT / "services" / "demo.py", ROOT / "services" / "ingest" / "pipeline.py",
-              ROOT / "services" / "ingest" / "feeds.py", ROOT / "geo" / "geocode.py"]
+    files = sorted((ROOT / "sql").rglob("*.sql")) + sorted((ROOT / "data" / "baltimore").glob("*.gz"))
+    files += [ROOT / "services" / "migrate.py", ROOT / "services" / "demo.py",
+              ROOT / "services" / "ingest" / "pipeline.py", ROOT / "services" / "ingest" / "feeds.py",
+              ROOT / "geo" / "geocode.py"]
     files += sorted((ROOT / "geo").glob("*.py"))
     for f in files:
         if f.exists():
-            h.update(f.name.encode())
+            h.update(str(f.relative_to(ROOT)).encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
 

@@ -305,7 +305,7 @@ def test_place_names_from_the_stations_table(conn):
     assert not G.geocode_best(conn, "Gotham City Police Plaza").ok
 
 
-# --- junctions from the street network (sql/014): nodes, offset T-junctions, unnoded T-junctions,
+# --- junctions from the street network (geocode_refresh_crossings): nodes, offset T-junctions, unnoded T-junctions,
 # gaps, pairs that meet twice. Nodes are computed here from the streets rows with shapely.
 
 def _lines(conn, fullname: str) -> list[shapely.LineString]:
@@ -469,7 +469,7 @@ def test_a_name_cut_at_the_front_is_read_as_the_end_of_a_longer_one(conn):
 
 def test_reverse_prefers_the_street_the_nearest_address_point_faces(conn):
     """Beside a main road the centreline of a side street can be nearer; the city's address points say which
-    street the houses face (sql/018). point_m=-1 keeps each point from answering for itself."""
+    street the houses face (geocode_reverse's hint). point_m=-1 keeps each point from answering for itself."""
     rows = conn.execute("""
         SELECT a.key, h.key, n.key FROM (SELECT * FROM geo_addresses ORDER BY id LIMIT 400) a
         CROSS JOIN LATERAL geocode_reverse(ST_X(a.geom), ST_Y(a.geom), -1, 200) h

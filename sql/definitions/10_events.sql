@@ -1,6 +1,7 @@
--- Two ingest workers may need the same new month at once: the loser of the race waits on the
--- advisory lock, then finds the partition already made (its catalog cache may not show it yet,
--- so a duplicate_table error is the signal, not a failure).
+-- Monthly partitions of events, [lo, hi], created on demand before every insert. Two ingest
+-- workers may need the same new month at once: the loser of the race waits on the advisory lock,
+-- then finds the partition already made (its catalog cache may not show it yet, so a
+-- duplicate_table error is the signal, not a failure).
 CREATE OR REPLACE FUNCTION rtcc_ensure_event_partitions(lo timestamptz, hi timestamptz)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -13,7 +13,9 @@ $$;
 
 -- Counts per cell of the cells whose hexagon meets `area` (EPSG:4326). Events are looked up with
 -- the GiST index in `area` grown by one cell across, so the counts of cells that straddle the edge
--- of the area are complete. lo and hi inclusive (OGC intervals), NULL = open; kinds NULL = every kind.
+-- of the area are complete. lo and hi inclusive (OGC intervals), NULL = open; kinds NULL = every
+-- kind. The bounds are COALESCE(..., ±infinity), not `lo IS NULL OR ...`, so the monthly
+-- partitions of events outside the window are pruned when the plan starts.
 CREATE OR REPLACE FUNCTION rtcc_hexbins(res int, area geometry,
                                         lo timestamptz DEFAULT NULL, hi timestamptz DEFAULT NULL,
                                         kinds text[] DEFAULT NULL)
@@ -24,8 +26,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                count(*) AS count
         FROM events e
         WHERE e.geom && ST_Expand(area, rtcc_h3_margin_deg(res, greatest(abs(ST_YMin(area)), abs(ST_YMax(area)))))
-          AND (lo IS NULL OR e.observed_at >= lo)
-          AND (hi IS NULL OR e.observed_at <= hi)
+          AND e.observed_at >= COALESCE(lo, '-infinity'::timestamptz)
+          AND e.observed_at <= COALESCE(hi, 'infinity'::timestamptz)
           AND (kinds IS NULL OR e.kind = ANY (kinds))
         GROUP BY 1
     )

@@ -55,30 +55,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT;
 
-CREATE INDEX IF NOT EXISTS events_geom_gist ON events USING gist (geom);
 CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, observed_at);
 CREATE INDEX IF NOT EXISTS events_time_brin ON events USING brin (observed_at);
 CREATE INDEX IF NOT EXISTS events_batch ON events (batch_id);
 CREATE INDEX IF NOT EXISTS events_plate ON events (plate) WHERE plate IS NOT NULL;
-
--- Monthly partitions [lo, hi], created on demand before every insert.
-CREATE OR REPLACE FUNCTION rtcc_ensure_event_partitions(lo timestamptz, hi timestamptz)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    m date := date_trunc('month', lo AT TIME ZONE 'UTC')::date;
-    name text;
-BEGIN
-    WHILE m <= (hi AT TIME ZONE 'UTC')::date LOOP
-        name := format('events_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM'));
-        IF to_regclass(name) IS NULL THEN
-            PERFORM pg_advisory_xact_lock(hashtext(name));
-            IF to_regclass(name) IS NULL THEN
-                EXECUTE format(
-                    'CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
-                    name, (m::timestamp AT TIME ZONE 'UTC'),
-                    ((m + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
-            END IF;
-        END IF;
-        m := (m + interval '1 month')::date;
-    END LOOP;
-END $$;

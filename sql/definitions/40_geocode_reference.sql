@@ -1,19 +1,13 @@
--- Geocoder reference: street names normalised to USPS Publication 28 parts, keyed by the
--- normalised full name ('W NORTH AVE'), with pg_trgm indexes for typos; address points,
--- named intersections and street-network crossings keyed the same way. The derived tables are
--- rebuilt by statement triggers whenever streets, addresses or intersections change, so any
--- loader (demo, bench, a city's own import) keeps them current without a refresh call.
--- The word tables mirror geo/address.py (DIRS, TYPES, NAME_WORDS); tests/test_geocode.py checks
--- that both normalise every reference name the same way.
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;
+-- The geocoder's reference: street names normalised to USPS Publication 28 parts and keyed by
+-- the normalised full name ('W NORTH AVE'), and the tables derived from streets, addresses and
+-- intersections with those keys (geo_segments, geo_street_names, geo_crossings, geo_addresses,
+-- geo_intersection_parts). The word list and the functions mirror geo/address.py (DIRS, TYPES,
+-- NAME_WORDS, clean, split_street); tests/test_geocode.py checks that both normalise every
+-- reference name the same way. Whenever this file changes, `rtcc db migrate` re-applies it and the
+-- derived tables are rebuilt at its end, so a new word or rule reaches every database.
 
-CREATE TABLE IF NOT EXISTS geocode_words (
-    role  text NOT NULL CHECK (role IN ('dir', 'type', 'name')),
-    word  text NOT NULL,
-    norm  text NOT NULL,
-    PRIMARY KEY (role, word)
-);
+-- The vocabulary, replaced whole: a word taken out of this list leaves the table too.
+DELETE FROM geocode_words;
 INSERT INTO geocode_words (role, word, norm) VALUES
     ('dir', 'N', 'N'),
     ('dir', 'NORTH', 'N'),
@@ -119,15 +113,16 @@ INSERT INTO geocode_words (role, word, norm) VALUES
     ('name', 'FT', 'FORT'),
     ('name', 'DOCTOR', 'DR'),
     ('name', 'JUNIOR', 'JR'),
-    ('name', 'MLK', 'MARTIN LUTHER KING')
+    ('name', 'MLK', 'MARTIN LUTHER KING');
 
-ON CONFLICT (role, word) DO UPDATE SET norm = EXCLUDED.norm;
-
--- Upper case, apostrophes dropped, punctuation as spaces, single spaces (geo.address.clean).
+-- Upper case, apostrophes dropped, punctuation as spaces, single spaces, and 'MC' joined to the
+-- word it prefixes (the city writes MC HENRY ST and MCHENRY ST; typed text mixes both)
+-- (geo.address.clean).
 CREATE OR REPLACE FUNCTION geocode_clean(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT btrim(regexp_replace(regexp_replace(
-        replace(replace(upper(coalesce(t, '')), '''', ''), '’', ''), '[.,;:"()]', ' ', 'g'), '\s+', ' ', 'g'))
+    SELECT regexp_replace(btrim(regexp_replace(regexp_replace(
+        replace(replace(upper(coalesce(t, '')), '''', ''), '’', ''), '[.,;:"()]', ' ', 'g'), '\s+', ' ', 'g')),
+        '\mMC (?=[A-Z]{3})', 'MC', 'g')
 $$;
 
 CREATE OR REPLACE FUNCTION geocode_ordinal(n bigint) RETURNS text
@@ -139,7 +134,6 @@ $$;
 
 -- The helpers below are plpgsql so their plans are cached across calls (a non-inlined SQL
 -- function is planned again on every call: ~2 ms per street name instead of microseconds).
-DROP FUNCTION IF EXISTS geocode_norm_word(text);
 
 -- A bare street name ('SAINT PAUL' -> 'ST PAUL', '25' -> '25TH').
 CREATE OR REPLACE FUNCTION geocode_norm_name(t text) RETURNS text
@@ -203,56 +197,69 @@ BEGIN
     name := geocode_norm_name(array_to_string(toks, ' '));
 END $$;
 
-CREATE TABLE IF NOT EXISTS geo_street_names (
-    key         text PRIMARY KEY,              -- normalised full name, e.g. 'W NORTH AVE'
-    predir      text NOT NULL,
-    name        text NOT NULL,                 -- e.g. 'NORTH'
-    stype       text NOT NULL,                 -- Pub 28 suffix: AVE, ST, RD, LN, TER, HWY, ALY, ...
-    sufdir      text NOT NULL,
-    segments    integer NOT NULL
-);
-CREATE INDEX IF NOT EXISTS geo_street_names_name ON geo_street_names (name);
--- fastupdate off: the table is rebuilt in bulk, and a GIN pending list left behind makes every
--- similarity search scan it (13 ms instead of 0.4 ms per name).
-CREATE INDEX IF NOT EXISTS geo_street_names_trgm ON geo_street_names USING gin (name gin_trgm_ops)
-    WITH (fastupdate = off);
-ALTER INDEX geo_street_names_trgm SET (fastupdate = off);
-
-CREATE TABLE IF NOT EXISTS geo_segments (
-    street_id   integer PRIMARY KEY,           -- streets.id
-    key         text NOT NULL,
-    l_from      integer NOT NULL, l_to integer NOT NULL,
-    r_from      integer NOT NULL, r_to integer NOT NULL,
-    block_num   integer,
-    alley       boolean NOT NULL
-);
-CREATE INDEX IF NOT EXISTS geo_segments_key ON geo_segments (key);
-
-CREATE TABLE IF NOT EXISTS geo_addresses (
-    id          text PRIMARY KEY,              -- addresses.id
-    number      integer NOT NULL,
-    key         text NOT NULL,
-    geom        geometry(Point, 4326) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS geo_addresses_key ON geo_addresses (key, number);
-
-CREATE TABLE IF NOT EXISTS geo_intersection_parts (
-    key             text NOT NULL,
-    intersection_id integer NOT NULL,          -- intersections.id
-    PRIMARY KEY (key, intersection_id)
-);
-CREATE INDEX IF NOT EXISTS geo_intersection_parts_id ON geo_intersection_parts (intersection_id);
-
--- Where two differently named streets meet in the network: segment end points shared by both
--- (snapped to ~1 m), clustered within 100 m so a divided road gives one crossing (the node nearest
--- the cluster centroid stands for it); both orders kept.
-CREATE TABLE IF NOT EXISTS geo_crossings (
-    key_a       text NOT NULL,
-    key_b       text NOT NULL,
-    nodes       integer NOT NULL,
-    geom        geometry(Point, 4326) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS geo_crossings_keys ON geo_crossings (key_a, key_b);
+-- Where two differently named streets meet: every end point of a segment of one that lies on a
+-- segment of the other (within 3 m: shared nodes, and T-junctions the data did not node), snapped
+-- to 1 m. Points of one pair within 60 m of each other (DBSCAN) are one junction: offset
+-- T-junctions and divided roads give two or more nodes that far apart, and the city names either
+-- of them. The junction's point is the centre of the smallest circle holding its nodes (radius_m,
+-- metres, kept), so each node of a junction up to 60 m wide is within 30 m of the answer. Nodes
+-- farther apart stay separate crossings (a street meeting another twice, ramps of one name); the
+-- geocoder calls such a pair ambiguous unless the scores decide. A pair that never meets but where
+-- a dead end of one stops within 30 m of the other gets that gap as its crossing (nodes 0).
+-- Metric work in EPSG:26985 (NAD83 / Maryland, metres).
+CREATE OR REPLACE FUNCTION geocode_refresh_crossings() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE geo_crossings;
+    -- Every street segment in metres, indexed, for the distance tests below (all streets: an
+    -- unnamed one still makes another's end a junction, not a dead end).
+    DROP TABLE IF EXISTS pg_temp.geocode_seg_m;
+    CREATE TEMP TABLE geocode_seg_m ON COMMIT DROP AS
+        SELECT s.id, g.key, ST_Transform(s.geom, 26985) AS g
+        FROM streets s LEFT JOIN geo_segments g ON g.street_id = s.id;
+    CREATE INDEX ON geocode_seg_m USING gist (g);
+    ANALYZE geocode_seg_m;
+    INSERT INTO geo_crossings (key_a, key_b, nodes, radius_m, geom)
+    WITH ends AS MATERIALIZED (
+        SELECT m.id, m.key, e.p FROM geocode_seg_m m
+        CROSS JOIN LATERAL (VALUES (ST_StartPoint(m.g)), (ST_EndPoint(m.g))) AS e(p)
+        WHERE m.key IS NOT NULL
+    ), meet AS (
+        SELECT DISTINCT least(e.key, m.key) AS key_a, greatest(e.key, m.key) AS key_b,
+               ST_SnapToGrid(e.p, 1.0) AS p
+        FROM ends e JOIN geocode_seg_m m ON ST_DWithin(m.g, e.p, 3) AND m.key <> e.key
+    ), clustered AS (
+        SELECT key_a, key_b, p, ST_ClusterDBSCAN(p, 60, 1) OVER (PARTITION BY key_a, key_b) AS c
+        FROM meet
+    ), junction AS (
+        SELECT key_a, key_b, count(*) AS n, ST_Collect(p) AS ps FROM clustered GROUP BY key_a, key_b, c
+    )
+    SELECT j.key_a, j.key_b, j.n, round(m.radius::numeric, 1), ST_Transform(ST_SetSRID(m.center, 26985), 4326)
+    FROM junction j CROSS JOIN LATERAL ST_MinimumBoundingRadius(j.ps) AS m;
+    -- Pairs that never meet within 3 m but where a dead end of one stops short of the other
+    -- (within 30 m; the data leave such gaps at some junctions): the point on the other street
+    -- nearest that end, nodes 0 and radius_m the gap in metres (scored lower by the search).
+    INSERT INTO geo_crossings (key_a, key_b, nodes, radius_m, geom)
+    WITH ends AS MATERIALIZED (
+        SELECT m.id, m.key, e.p FROM geocode_seg_m m
+        CROSS JOIN LATERAL (VALUES (ST_StartPoint(m.g)), (ST_EndPoint(m.g))) AS e(p)
+        WHERE m.key IS NOT NULL
+    ), dead AS (
+        SELECT e.* FROM ends e
+        WHERE NOT EXISTS (SELECT 1 FROM geocode_seg_m o WHERE o.id <> e.id AND ST_DWithin(o.g, e.p, 3))
+    ), gap AS (
+        SELECT DISTINCT ON (1, 2) least(d.key, m.key) AS key_a, greatest(d.key, m.key) AS key_b,
+               ST_ClosestPoint(m.g, d.p) AS p, ST_Distance(m.g, d.p) AS gap
+        FROM dead d JOIN geocode_seg_m m ON ST_DWithin(m.g, d.p, 30) AND m.key <> d.key
+        ORDER BY 1, 2, gap
+    )
+    SELECT key_a, key_b, 0, round(gap::numeric, 1), ST_Transform(ST_SetSRID(p, 26985), 4326) FROM gap
+    WHERE NOT EXISTS (SELECT 1 FROM geo_crossings x WHERE x.key_a = gap.key_a AND x.key_b = gap.key_b);
+    INSERT INTO geo_crossings (key_a, key_b, nodes, radius_m, geom)
+    SELECT key_b, key_a, nodes, radius_m, geom FROM geo_crossings;
+    DROP TABLE pg_temp.geocode_seg_m;
+    ANALYZE geo_crossings;
+END $$;
 
 CREATE OR REPLACE FUNCTION geocode_refresh_streets() RETURNS void
 LANGUAGE plpgsql AS $$
@@ -277,22 +284,8 @@ BEGIN
     FROM (SELECT DISTINCT ON (g.key) g.key, s.dirpre, s.name, s.type, s.dirsuf,
                  count(*) OVER (PARTITION BY g.key) AS n
           FROM geo_segments g JOIN streets s ON s.id = g.street_id ORDER BY g.key, s.id) k;
-    INSERT INTO geo_crossings (key_a, key_b, nodes, geom)
-    WITH ends AS (
-        SELECT DISTINCT g.key, round(ST_X(e.p) * 1e5)::bigint AS gx, round(ST_Y(e.p) * 1e5)::bigint AS gy, e.p
-        FROM geo_segments g JOIN streets s ON s.id = g.street_id
-        CROSS JOIN LATERAL (VALUES (ST_StartPoint(s.geom)), (ST_EndPoint(s.geom))) AS e(p)
-    ), pairs AS (
-        SELECT a.key AS key_a, b.key AS key_b, a.p
-        FROM ends a JOIN ends b ON a.gx = b.gx AND a.gy = b.gy AND a.key < b.key
-    ), clustered AS (
-        SELECT key_a, key_b, p,
-               ST_ClusterDBSCAN(ST_Transform(p, 26985), 100, 1) OVER (PARTITION BY key_a, key_b) AS c
-        FROM pairs
-    )
-    SELECT key_a, key_b, count(*), ST_ClosestPoint(ST_Collect(p), ST_Centroid(ST_Collect(p))) FROM clustered GROUP BY key_a, key_b, c;
-    INSERT INTO geo_crossings (key_a, key_b, nodes, geom) SELECT key_b, key_a, nodes, geom FROM geo_crossings;
-    ANALYZE geo_segments; ANALYZE geo_street_names; ANALYZE geo_crossings;
+    ANALYZE geo_segments; ANALYZE geo_street_names;
+    PERFORM geocode_refresh_crossings();
 END $$;
 
 CREATE OR REPLACE FUNCTION geocode_refresh_addresses() RETURNS void
@@ -331,21 +324,15 @@ BEGIN
     RETURN NULL;
 END $$;
 
-DROP TRIGGER IF EXISTS geocode_refresh ON streets;
-CREATE TRIGGER geocode_refresh AFTER INSERT OR DELETE OR TRUNCATE
+CREATE OR REPLACE TRIGGER geocode_refresh AFTER INSERT OR DELETE OR TRUNCATE
     OR UPDATE OF dirpre, name, type, dirsuf, l_from, l_to, r_from, r_to, block_num, subtype, geom
     ON streets FOR EACH STATEMENT EXECUTE FUNCTION geocode_refresh_trigger();
-DROP TRIGGER IF EXISTS geocode_refresh ON addresses;
-CREATE TRIGGER geocode_refresh AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+CREATE OR REPLACE TRIGGER geocode_refresh AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON addresses FOR EACH STATEMENT EXECUTE FUNCTION geocode_refresh_trigger();
-DROP TRIGGER IF EXISTS geocode_refresh ON intersections;
-CREATE TRIGGER geocode_refresh AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+CREATE OR REPLACE TRIGGER geocode_refresh AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON intersections FOR EACH STATEMENT EXECUTE FUNCTION geocode_refresh_trigger();
 
--- Databases migrated after the reference data was loaded.
+-- Rebuild the derived tables with the definitions above (a no-op on an empty database).
 SELECT geocode_refresh_streets();
 SELECT geocode_refresh_addresses();
 SELECT geocode_refresh_intersections();
-
--- Fuzzy candidates by edit distance among names with the same first letter.
-CREATE INDEX IF NOT EXISTS geo_street_names_initial ON geo_street_names (left(name, 1));

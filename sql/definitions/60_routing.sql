@@ -1,28 +1,6 @@
--- Routable street graph for drive-time ETAs (pgRouting).
--- One vertex per distinct segment end (grid key 1e-7 degree, ~1 cm: the city's centerlines share
--- exact end coordinates), one edge per street segment with its travel time in seconds each way.
--- Kept in step with `streets` by statement-level triggers, so any loader (COPY, INSERT, TRUNCATE +
--- reload) leaves a routable graph behind without a separate build step.
-
-CREATE TABLE IF NOT EXISTS route_nodes (
-    id          bigserial PRIMARY KEY,
-    kx          bigint NOT NULL,               -- round(lon * 1e7)
-    ky          bigint NOT NULL,               -- round(lat * 1e7)
-    geom        geometry(Point, 4326) NOT NULL,
-    UNIQUE (kx, ky)
-);
-CREATE INDEX IF NOT EXISTS route_nodes_geom_gist ON route_nodes USING gist (geom);
-
-CREATE TABLE IF NOT EXISTS route_edges (
-    id           integer PRIMARY KEY,          -- = streets.id
-    source       bigint NOT NULL,              -- route_nodes.id at the first vertex
-    target       bigint NOT NULL,              -- route_nodes.id at the last vertex
-    length_m     double precision NOT NULL,    -- geodesic length (metres)
-    cost         double precision NOT NULL,    -- seconds source -> target; -1 = closed (one-way against)
-    reverse_cost double precision NOT NULL,    -- seconds target -> source; -1 = closed (one-way along)
-    geom         geometry(LineString, 4326) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS route_edges_geom_gist ON route_edges USING gist (geom);
+-- The routable street graph (route_nodes, route_edges: sql/migrations/030_routing.sql) for
+-- drive-time ETAs, kept in step with `streets` by statement-level triggers, so any loader (COPY,
+-- INSERT, TRUNCATE + reload) leaves a routable graph behind without a separate build step.
 
 -- Speed when a segment carries none (km/h): a slow urban street.
 CREATE OR REPLACE FUNCTION rtcc_route_default_speed() RETURNS double precision
@@ -94,20 +72,16 @@ BEGIN
     RETURN NULL;
 END $$;
 
-DROP TRIGGER IF EXISTS streets_route_ins ON streets;
-CREATE TRIGGER streets_route_ins AFTER INSERT ON streets REFERENCING NEW TABLE AS new_rows
+CREATE OR REPLACE TRIGGER streets_route_ins AFTER INSERT ON streets REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_sync();
-DROP TRIGGER IF EXISTS streets_route_upd ON streets;
-CREATE TRIGGER streets_route_upd AFTER UPDATE ON streets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+CREATE OR REPLACE TRIGGER streets_route_upd AFTER UPDATE ON streets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_sync();
-DROP TRIGGER IF EXISTS streets_route_del ON streets;
-CREATE TRIGGER streets_route_del AFTER DELETE ON streets REFERENCING OLD TABLE AS old_rows
+CREATE OR REPLACE TRIGGER streets_route_del AFTER DELETE ON streets REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_sync();
-DROP TRIGGER IF EXISTS streets_route_trunc ON streets;
-CREATE TRIGGER streets_route_trunc AFTER TRUNCATE ON streets
+CREATE OR REPLACE TRIGGER streets_route_trunc AFTER TRUNCATE ON streets
     FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_sync();
 
--- A database migrated after its streets were loaded gets its graph now.
+-- A database whose streets were loaded before the graph existed gets its graph now.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM route_edges) AND EXISTS (SELECT 1 FROM streets) THEN
