@@ -65,17 +65,10 @@ CREATE TABLE IF NOT EXISTS alert_rules (
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
 
--- One row bumped on every rule change: each process recompiles its rules when it moves.
+-- One row bumped on every rule change (trigger alert_rules_bump, sql/definitions/90_alerts.sql):
+-- each process recompiles its rules when it moves.
 CREATE TABLE IF NOT EXISTS alert_rules_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), v bigint NOT NULL);
 INSERT INTO alert_rules_version VALUES (true, 1) ON CONFLICT DO NOTHING;
-CREATE OR REPLACE FUNCTION rtcc_rules_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE alert_rules_version SET v = v + 1;
-    RETURN NULL;
-END $$;
-DROP TRIGGER IF EXISTS alert_rules_bump ON alert_rules;
-CREATE TRIGGER alert_rules_bump AFTER INSERT OR UPDATE OR DELETE ON alert_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_rules_bump();
 
 INSERT INTO alert_rules (name, kind, kinds, filter, any_geofence, near_layer, near_filter, near_m, priority,
                          throttle_s, builtin, active) VALUES

@@ -1,4 +1,14 @@
--- Functions of the alerts (issue 14): is a geofence open at an instant, in the agency's local time.
+-- Alerts: rule changes bump alert_rules_version, whether a geofence is open at an instant (in the
+-- agency's local time), and the geofences map layer.
+
+-- Each process recompiles its rules when the version moves.
+CREATE OR REPLACE FUNCTION rtcc_rules_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE alert_rules_version SET v = v + 1;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER alert_rules_bump AFTER INSERT OR UPDATE OR DELETE ON alert_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_rules_bump();
 
 -- Active hours [from, to) in local time of zone `tz`; NULL bounds = always; from > to wraps midnight
 -- (22:00-06:00 is a night shift).
