@@ -6,8 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from services.responses import JSONResponse
 
-from services import db, errors, live
-from services.alerts import router as alerts_router
+from services import alerts, db, errors, live
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.proximity import jobs as proximity_jobs
@@ -23,7 +22,9 @@ from services.web import router as web_router
 async def lifespan(app: FastAPI):
     proximity_jobs.resume()
     live.hub.start()
+    alerts.start()
     yield
+    alerts.stop()
     proximity_jobs.stop()
     await live.hub.stop()
     await db.close_apool()
@@ -53,7 +54,7 @@ def create_app() -> FastAPI:
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
     app.include_router(routing_router)  # /api/route: drive path for the map
-    app.include_router(alerts_router)  # hotlists, rules, geofences, alerts, channels, CAP feed
+    app.include_router(alerts.router)  # hotlists, rules, geofences, alerts, channels, CAP feed
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app

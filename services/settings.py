@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     tile_browser_max_age_s: int = 300  # Cache-Control max-age of reference layers (streets, districts)
 
 
+    # Alerts and their delivery (services/alerts)
+    public_url: str | None = None  # base of links in messages (map deep link /#alert=ID); default http://host:port
+    channels: list[dict] = []  # channels seeded at start-up: [{"name", "kind", "url", ...}] (JSON)
+    outbox_worker: bool = True  # deliver from this process (several processes share the outbox safely)
+    outbox_workers: int = 2  # sending threads per process (a slow receiver holds one)
+    outbox_max_attempts: int = 6  # a delivery failing this often is dead-lettered with its last error
+    outbox_backoff_s: float = 1.0  # retry n waits backoff * 2^(n-1) seconds...
+    outbox_backoff_max_s: float = 300.0  # ...at most this long
+    outbox_timeout_s: float = 5.0  # seconds a receiver may take to answer one delivery
+    cap_sender: str = "rtcc@agency.example"  # CAP 1.2 <sender>
+    smtp_from: str = "rtcc@agency.example"  # From: of email deliveries
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
