@@ -78,6 +78,36 @@ def ingest(
     ingest_file(file, feed, batch_size)
 
 
+hotlist_app = typer.Typer(help="Hotlists of plates checked against every ALPR read", no_args_is_help=True)
+app.add_typer(hotlist_app, name="hotlist")
+
+
+@hotlist_app.command("load")
+def hotlist_load(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON: plate, state, reason, "
+                                "expires, source, notes"),
+    name: str = typer.Option(..., "--name", help="The list's name (e.g. ncic-stolen)"),
+    append: bool = typer.Option(False, "--append", help="Add to the list instead of replacing it"),
+) -> None:
+    """Load a hotlist as POST /api/hotlists/{name} does; bad rows are listed with their reason."""
+    import orjson
+
+    from services import db
+    from services.alerts import hotlists
+    from services.errors import RTCCError
+    from services.ingest import parsers
+    try:
+        rows, _ = parsers.parse_path(parsers.decode_text(file.read_bytes()), file.suffix)
+        with db.connect(autocommit=True) as conn:
+            out = hotlists.load(conn, name, rows, "append" if append else "replace")
+    except RTCCError as e:
+        typer.echo(f"error: {e.detail}", err=True)
+        raise typer.Exit(1)
+    for r in out["rejected"][:50]:
+        typer.echo(f"row {r['row']}: {r['reason']}", err=True)
+    typer.echo(orjson.dumps({k: v for k, v in out.items() if k != "rejected"} | {"rejected": len(out["rejected"])}))
+
+
 @app.command("synth")
 def synth(
     events: int = typer.Option(1_000_000, help="Number of events"),

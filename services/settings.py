@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     outbox_backoff_s: float = 1.0  # retry n waits backoff * 2^(n-1) seconds...
     outbox_backoff_max_s: float = 300.0  # ...at most this long
     outbox_timeout_s: float = 5.0  # seconds a receiver may take to answer one delivery
+    alert_proximity_wait_s: float = 1.5  # a delivery waits at most this long for the alert's cameras/units answer
     cap_sender: str = "rtcc@agency.example"  # CAP 1.2 <sender>
     smtp_from: str = "rtcc@agency.example"  # From: of email deliveries
 

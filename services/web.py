@@ -21,8 +21,10 @@ router = APIRouter(tags=["web"])
 WEB = ROOT / "web"
 # Only these npm packages are served (their dist folders), never the whole node_modules.
 VENDOR = {"maplibre-gl": WEB / "node_modules" / "maplibre-gl" / "dist",
-          "chart.js": WEB / "node_modules" / "chart.js" / "dist"}
-PAGES = {"/": "index.html", "/dashboard": "dashboard.html"}
+          "chart.js": WEB / "node_modules" / "chart.js" / "dist",
+          "terra-draw": WEB / "node_modules" / "terra-draw" / "dist",
+          "terra-draw-maplibre-gl-adapter": WEB / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist"}
+PAGES = {"/": "index.html", "/dashboard": "dashboard.html", "/field": "field.html"}
 # Our own files change with every deploy: revalidate (cheap with ETag); vendor files change with the lock file.
 NO_CACHE = {"Cache-Control": "no-cache"}
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}

@@ -83,7 +83,8 @@ def validate_adaptive_card(doc: dict) -> dict:
     return card
 
 
-def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn):
+def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn, monkeypatch):
+    monkeypatch.setattr(fast_outbox, "alert_proximity_wait_s", 60)  # messages carry the cameras: wait for them
     conn.execute("UPDATE cameras SET attrs = attrs || jsonb_build_object('snapshot_url', "
                  "'https://cams.example/' || id || '.jpg')")
     http, tcp, udp, smtp = HTTPReceiver().start(), CoTListener(), CoTListener(udp=True), SMTPReceiver()
@@ -101,6 +102,10 @@ def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn
 
         a = raise_alert(client, rule)
         link = f"/#alert={a['id']}"
+        assert wait(lambda: client.get(f"/api/alerts/{a['id']}").json()["proximity"], timeout=60), \
+            "the proximity answer is attached to the alert"
+        a = client.get(f"/api/alerts/{a['id']}").json()
+        assert a["proximity"]["cameras"]
         assert wait(lambda: len(http.requests) >= 4 and tcp.events and udp.events and smtp.messages), \
             (http.requests, tcp.events, udp.events, smtp.messages)
         assert wait(lambda: all(d["status"] == "delivered" for d in

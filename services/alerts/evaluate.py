@@ -18,7 +18,7 @@ from psycopg import sql
 from layers.catalog import get_layer
 from services.alerts import rules as R
 from services.ogc.cql import Bound, params
-from services.proximity import engine
+from services.proximity import jobs as proximity_jobs
 from services.settings import get_settings
 
 OUTBOX_CHANNEL = "rtcc_outbox"
@@ -30,6 +30,7 @@ class Compiled:
     id: int
     kinds: frozenset[str]        # empty: every kind
     select: sql.Composable       # rows (rule_id, event_id, observed_at, key, match, hotlist, zone)
+    hotlist: bool = False        # reads the batch's hotlist hits (HITS)
 
 
 _lock = threading.Lock()
@@ -43,18 +44,16 @@ def _compile(r: dict) -> Compiled:
     joins: list[sql.Composable] = []
     key: sql.Composable = sql.SQL("COALESCE(x.plate, x.id::text)")
     match, hotlist, zone = sql.SQL("'certain'"), sql.SQL("NULL::jsonb"), sql.SQL("NULL::text")
+    source: sql.Composable = sql.SQL("")
     if r["kind"] == "hotlist":
-        tolerant = sql.SQL("hl.plate_key = translate(x.plate, 'OIB', '018')") if r["tolerant"] else sql.SQL("false")
-        lists = (sql.SQL("AND hl.list = ANY({})").format(Bound(list(r["hotlists"]))) if r["hotlists"]
-                 else sql.SQL(""))
-        joins.append(sql.SQL("""
-            JOIN LATERAL (SELECT hl.list, hl.plate, hl.state, hl.reason, hl.source, (hl.plate = x.plate) AS exact
-                          FROM hotlists hl
-                          WHERE (hl.plate = x.plate OR {tolerant})
-                            AND (hl.state = '' OR x.state IS NULL OR hl.state = x.state)
-                            AND (hl.expires IS NULL OR hl.expires > x.observed_at) {lists}
-                          ORDER BY (hl.plate = x.plate) DESC, hl.list LIMIT 1) h ON true""").format(
-            tolerant=tolerant, lists=lists))
+        # Driven by the batch's hotlist hits (HITS, computed once for all hotlist rules): a rule
+        # costs nothing for the reads that hit no list, which is nearly all of them.
+        cond = [sql.SQL("TRUE") if r["tolerant"] else sql.SQL("hh.exact")]
+        if r["hotlists"]:
+            cond.append(sql.SQL("hh.list = ANY({})").format(Bound(list(r["hotlists"]))))
+        source = sql.SQL("(SELECT DISTINCT ON (hh.event_id) hh.* FROM hits hh WHERE {} "
+                         "ORDER BY hh.event_id, hh.exact DESC, hh.list) h JOIN ").format(sql.SQL(" AND ").join(cond))
+        joins.append(sql.SQL("ON x.id = h.event_id"))
         match = sql.SQL("CASE WHEN h.exact THEN 'certain' ELSE 'possible' END")
         hotlist = sql.SQL("jsonb_build_object('list', h.list, 'plate', h.plate, 'state', NULLIF(h.state, ''), "
                           "'reason', h.reason, 'source', h.source, 'read_plate', x.plate)")
@@ -92,10 +91,10 @@ def _compile(r: dict) -> Compiled:
     select = sql.SQL("""
         SELECT {rid}::bigint AS rule_id, x.id AS event_id, x.observed_at, ({key})::text AS key,
                ({match})::text AS match, {hotlist} AS hotlist, ({zone})::text AS zone
-        FROM (SELECT * FROM b WHERE {kinds_cond} AND ({where})) x {joins}""").format(
+        FROM {source}(SELECT * FROM b WHERE {kinds_cond} AND ({where})) x {joins}""").format(
         rid=Bound(r["id"]), key=key, match=match, hotlist=hotlist, zone=zone, kinds_cond=kinds_cond,
-        where=where, joins=sql.SQL(" ").join(joins))
-    return Compiled(r["id"], frozenset(kinds), select)
+        where=where, joins=sql.SQL(" ").join(joins), source=source)
+    return Compiled(r["id"], frozenset(kinds), select, r["kind"] == "hotlist")
 
 
 def compiled_rules(conn: psycopg.Connection, version: int) -> list[Compiled]:
@@ -125,6 +124,20 @@ def _batch_columns() -> sql.Composable:
     return sql.SQL(", ").join(cols)
 
 
+# Every hotlist entry an ALPR read of the batch hits: exact plates, and misreads folded by plate_key
+# (O/0, I/1, B/8) as inexact ones. Two index joins for the whole batch, whatever the number of rules.
+HITS = """
+    , hits AS MATERIALIZED (
+        SELECT b.id AS event_id, hl.list, hl.plate, hl.state, hl.reason, hl.source, true AS exact
+        FROM b JOIN hotlists hl ON hl.plate = b.plate
+        WHERE b.kind = 'alpr_read' AND (hl.state = '' OR b.state IS NULL OR hl.state = b.state)
+          AND (hl.expires IS NULL OR hl.expires > b.observed_at)
+        UNION ALL
+        SELECT b.id, hl.list, hl.plate, hl.state, hl.reason, hl.source, false
+        FROM b JOIN hotlists hl ON hl.plate_key = translate(b.plate, 'OIB', '018') AND hl.plate <> b.plate
+        WHERE b.kind = 'alpr_read' AND (hl.state = '' OR b.state IS NULL OR hl.state = b.state)
+          AND (hl.expires IS NULL OR hl.expires > b.observed_at))"""
+
 ALERT_INSERT = """
     , f AS (SELECT DISTINCT ON (m.rule_id, m.key) m.*, r.name AS rule_name, r.priority, r.throttle_s
             FROM m JOIN alert_rules r ON r.id = m.rule_id
@@ -135,8 +148,8 @@ ALERT_INSERT = """
             RETURNING rule_id, key)
     , w AS (SELECT f.* FROM f WHERE f.throttle_s = 0 OR EXISTS (SELECT 1 FROM t WHERE t.rule_id = f.rule_id
                                                                 AND t.key = f.key))
-    , a AS (INSERT INTO alerts (rule_id, rule_name, priority, title, match, kind, event_ids, event, hotlist, zone,
-                                observed_at, address, district, beat, proximity, geom)
+    , a AS (INSERT INTO alerts (rule_id, rule_name, priority, title, match, kind, event_id, event_ids, event, hotlist,
+                                zone, observed_at, address, district, beat, proximity, geom)
             SELECT w.rule_id, w.rule_name, w.priority,
                    CASE WHEN w.hotlist IS NOT NULL THEN
                             format('%%sotlist hit: %%s%%s — %%s (%%s)', CASE WHEN w.match = 'possible'
@@ -147,24 +160,26 @@ ALERT_INSERT = """
                             || COALESCE(' in ' || w.zone, '')
                         ELSE format('%%s: %%s%%s', w.rule_name, COALESCE(e.type, replace(e.kind, '_', ' ')),
                                     COALESCE(' — ' || w.zone, '')) END,
-                   w.match, e.kind, ARRAY[e.id],
+                   w.match, e.kind, e.id, ARRAY[e.id],
                    jsonb_build_object('id', e.id, 'feed', e.feed, 'feed_id', e.feed_id, 'kind', e.kind,
                        'observed_at', e.observed_at, 'type', e.type, 'priority', e.priority, 'plate', e.plate,
                        'address', e.address, 'lon', ST_X(e.geom), 'lat', ST_Y(e.geom), 'attrs', e.attrs),
                    w.hotlist, w.zone, e.observed_at, e.address, e.district, e.beat,
-                   CASE WHEN e.geom IS NOT NULL THEN rtcc_proximity(e.geom, {p}::jsonb
-                        || jsonb_build_object('at', e.observed_at, 'exclude_id', e.id))::jsonb END,
+                   CASE WHEN e.geom IS NULL THEN '{{}}'::jsonb END,  -- NULL: attached by sql/123 when computed
                    e.geom
             FROM w JOIN events e ON e.id = w.event_id AND e.observed_at = w.observed_at
             ORDER BY w.priority, w.event_id
-            RETURNING id, rule_id, priority, district)
+            RETURNING id, rule_id, priority, district, event_id, observed_at, proximity IS NULL AS located)
+    , pj AS (INSERT INTO proximity_jobs (event_id, observed_at, batch_id)
+             SELECT DISTINCT a.event_id, a.observed_at, {batch}::bigint FROM a WHERE a.located
+             ON CONFLICT (event_id) DO NOTHING RETURNING event_id)
     , d AS (INSERT INTO alert_deliveries (alert_id, channel_id)
             SELECT a.id, c.id FROM a JOIN alert_channels c ON c.active
                 AND (c.rule_ids IS NULL OR a.rule_id = ANY(c.rule_ids))
                 AND (c.max_priority IS NULL OR a.priority <= c.max_priority)
                 AND (c.districts IS NULL OR a.district = ANY(c.districts))
             RETURNING id)
-    SELECT (SELECT array_agg(id ORDER BY id) FROM a), (SELECT count(*) FROM d)"""
+    SELECT (SELECT array_agg(id ORDER BY id) FROM a), (SELECT count(*) FROM d), (SELECT count(*) FROM pj)"""
 
 
 def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, hi) -> list[int]:
@@ -177,12 +192,17 @@ def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, 
     todo = [c for c in compiled_rules(conn, version) if not c.kinds or c.kinds & kinds]
     if not todo:
         return []
-    p = orjson.dumps({**engine.params(), "recent_m": get_settings().recent_radius_m}).decode()
+    hits = HITS if any(c.hotlist for c in todo) else ""
     stmt = sql.SQL("WITH b AS MATERIALIZED (SELECT {cols} FROM events e WHERE e.batch_id = {batch} "
-                   "AND e.observed_at BETWEEN {lo} AND {hi}), m AS ({union})" + ALERT_INSERT).format(
+                   "AND e.observed_at BETWEEN {lo} AND {hi})" + hits + ", m AS ({union})" + ALERT_INSERT).format(
         cols=_batch_columns(), batch=Bound(batch), lo=Bound(lo), hi=Bound(hi),
-        union=sql.SQL(" UNION ALL ").join(c.select for c in todo), p=Bound(p))
-    ids, deliveries = conn.execute(stmt, params(stmt)).fetchone()
+        union=sql.SQL(" UNION ALL ").join(c.select for c in todo))
+    ids, deliveries, jobs = conn.execute(stmt, params(stmt)).fetchone()
+    if jobs:
+        # The proximity worker computes the answers once this transaction commits (it waits on this
+        # lock, as for incidents: services/proximity/jobs.py); sql/123 attaches them to the alerts.
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (proximity_jobs.LOCK_CLASS, batch % 2147483647))
+        proximity_jobs.kick(batch)
     if ids:
         conn.execute("SELECT pg_notify('rtcc_live', %s)", (orjson.dumps({"type": "alert", "ids": ids}).decode(),))
         if deliveries:

@@ -26,12 +26,19 @@ _threads: list[threading.Thread] = []
 _stop = threading.Event()
 _wake = threading.Condition()
 
+# Due, and the alert's proximity answer is attached (cameras and units go into every message) or
+# has been waited for long enough (RTCC_ALERT_PROXIMITY_WAIT_S).
 CLAIM = """
     SELECT d.id, d.alert_id, d.idem_key::text, d.attempts, c.id, c.name, c.kind, c.url, c.secret
-    FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
+    FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id JOIN alerts a ON a.id = d.alert_id
     WHERE d.status = 'pending' AND d.next_at <= now()
+      AND (a.proximity IS NOT NULL OR d.created_at < now() - make_interval(secs => %(wait)s))
     ORDER BY d.next_at, d.id
     FOR UPDATE OF d SKIP LOCKED LIMIT 1"""
+NEXT_DUE = """
+    SELECT extract(epoch FROM min(GREATEST(d.next_at, CASE WHEN a.proximity IS NULL
+                  THEN d.created_at + make_interval(secs => %(wait)s) ELSE d.next_at END)) - now())
+    FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE d.status = 'pending'"""
 
 
 def backoff_s(attempts: int) -> float:
@@ -42,7 +49,7 @@ def backoff_s(attempts: int) -> float:
 def send_one(conn: psycopg.Connection) -> bool:
     """Claim, send and settle one due delivery; False when none is due."""
     with conn.transaction():
-        row = conn.execute(CLAIM).fetchone()
+        row = conn.execute(CLAIM, {"wait": get_settings().alert_proximity_wait_s}).fetchone()
         if row is None:
             return False
         did, alert_id, key, attempts, cid, name, kind, url, secret = row
@@ -66,8 +73,7 @@ def send_one(conn: psycopg.Connection) -> bool:
 
 
 def _seconds_to_next(conn: psycopg.Connection) -> float:
-    row = conn.execute("SELECT extract(epoch FROM min(next_at) - now()) FROM alert_deliveries "
-                       "WHERE status = 'pending'").fetchone()
+    row = conn.execute(NEXT_DUE, {"wait": get_settings().alert_proximity_wait_s}).fetchone()
     return 1.0 if row[0] is None else max(0.0, min(float(row[0]), 1.0))
 
 

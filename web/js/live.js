@@ -7,8 +7,8 @@ const FEED_MAX = 200, MAP_MAX = 2000;
 const INCIDENT_KINDS = new Set(['cad_incident', 'call', 'gunshot']);
 
 export class LiveFeed {
-  constructor({ map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity }) {
-    Object.assign(this, { map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity });
+  constructor({ map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity, onAlert }) {
+    Object.assign(this, { map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity, onAlert });
     this.kinds = {};
     for (const l of catalog.layers) if (l.event_kind) this.kinds[l.event_kind] = { icon: l.style.icon, color: l.style.color, title: l.title, layer: l.id };
     this.features = [];
@@ -33,6 +33,7 @@ export class LiveFeed {
     es.addEventListener('camera', () => { this.layers.refresh('cameras'); this.layers.refresh('camera_cones'); });
     es.addEventListener('task', () => this.refreshTasks());
     es.addEventListener('proximity', m => this.onProximity(JSON.parse(m.data)));
+    es.addEventListener('alert', m => this.onAlert?.(JSON.parse(m.data)));
   }
 
   setStatus(state, text) {

@@ -10,11 +10,13 @@ import { LiveFeed } from './live.js';
 import { ProximityPanel } from './proximity.js';
 import { AddressSearch } from './search.js';
 import { TaskForm } from './taskform.js';
+import { AlertInbox } from './alerts.js';
+import { GeofenceDrawer } from './geofence.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 function addOverlays(map) {
-  for (const id of ['live', 'flash', 'prox', 'prox-loc']) map.addSource(id, { type: 'geojson', data: EMPTY });
+  for (const id of ['live', 'flash', 'prox', 'prox-loc', 'alerts']) map.addSource(id, { type: 'geojson', data: EMPTY });
   map.addLayer({ id: 'prox-cones', type: 'fill', source: 'prox', filter: ['==', ['get', 'role'], 'cone'],
     paint: { 'fill-color': ['case', ['get', 'sees'], '#22b8cf', '#495057'], 'fill-opacity': ['case', ['get', 'sees'], 0.28, 0.1] } });
   map.addLayer({ id: 'prox-cone-edges', type: 'line', source: 'prox', filter: ['==', ['get', 'role'], 'cone'],
@@ -34,6 +36,9 @@ function addOverlays(map) {
   map.addLayer({ id: 'flash', type: 'circle', source: 'flash',
     paint: { 'circle-radius': ['get', 'r'], 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': ['get', 'color'],
       'circle-stroke-width': 3, 'circle-stroke-opacity': ['get', 'o'] } });
+  map.addLayer({ id: 'alert-points', type: 'circle', source: 'alerts',
+    paint: { 'circle-radius': 10, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': ['get', 'color'],
+      'circle-stroke-width': ['match', ['get', 'status'], 'new', 4, 2] } });
   map.addLayer({ id: 'prox-loc', type: 'circle', source: 'prox-loc',
     paint: { 'circle-radius': 9, 'circle-color': 'rgba(255,107,107,0.25)', 'circle-stroke-color': '#ff6b6b', 'circle-stroke-width': 3 } });
 }
@@ -64,6 +69,8 @@ async function start() {
   $('#agency').textContent = catalog.agency;
   setInterval(() => { $('#clock').textContent = fmtTime(new Date().toISOString()); }, 1000);
 
+  const deepAlert = /(?:^#|&)alert=(\d+)/.exec(location.hash)?.[1]; // /#alert=ID from a message
+  if (deepAlert) history.replaceState(null, '', location.pathname + location.search);
   const [x0, y0, x1, y1] = catalog.extent || catalog.service_area;
   const map = new maplibregl.Map({
     container: 'map', bounds: [[x0, y0], [x1, y1]], fitBoundsOptions: { padding: 20 }, hash: true,
@@ -92,12 +99,23 @@ async function start() {
     panel.open(t, { auto });
   };
 
-  window.rtcc = { map, layers, panel, taskForm, catalog, select };
+  // An alert opens where it happened, with the cameras and units as they were when it fired.
+  const openAlert = a => {
+    if (a.proximity && a.event?.id != null) panel.pushed({ event_id: a.event.id, ...a.proximity });
+    select({ id: a.event?.id, kind: a.kind, event_type: a.title, address: a.address || a.zone, observed_at: a.observed_at,
+      priority: a.event?.priority ?? null, district: a.district, lon: a.lon, lat: a.lat }, { fly: true });
+  };
+  const inbox = new AlertInbox({ map, root: $('#inbox'), listEl: $('#alert-list'), countEl: $('#alert-count'),
+    soundEl: $('#alert-sound'), onOpen: openAlert });
+  window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox };
   map.on('load', async () => {
     addOverlays(map);
     live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
       statusEl: $('#conn-status'), autoOpenEl: $('#auto-open'), onSelect: (ev, o) => select(ev, o),
-      onProximity: m => panel.pushed(m) });
+      onProximity: m => panel.pushed(m), onAlert: a => inbox.pushed(a) });
+    inbox.load().then(() => { if (deepAlert) inbox.openId(deepAlert); });
+    window.rtcc.geofences = new GeofenceDrawer({ map, button: $('#draw-geofence'),
+      onSaved: () => { layers.setVisible('geofences', true); layers.refresh('geofences'); } });
     live.connect();
     live.loadHistory();
     const tw = new TimeWindow($('#timewin'), catalog.events_time_range, w => {
@@ -111,7 +129,9 @@ async function start() {
     live.applyFilter(true);
 
     const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis'])];
+    map.on('click', 'alert-points', e => inbox.openId(e.features[0].properties.id));
     map.on('click', e => {
+      if (map.queryRenderedFeatures(e.point, { layers: ['alert-points'] }).length) return;
       const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: clickable() })[0];
       if (f) select(targetFromFeature(f, catalog, e.lngLat));
     });

@@ -1,0 +1,19 @@
+-- An alert gets the proximity answer of its event (cameras that see the spot, nearest units with
+-- ETA) the moment the proximity worker stores it: routing takes far too long (~0.1-0.5 s) to run
+-- inside the ingest transaction. The alert's update is announced (`event: alert`) and wakes the
+-- outbox, whose deliveries wait a few seconds for it (services/alerts/outbox.py).
+CREATE OR REPLACE FUNCTION rtcc_alerts_attach_proximity() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE ids bigint[];
+BEGIN
+    WITH u AS (UPDATE alerts SET proximity = NEW.result WHERE event_id = NEW.event_id AND proximity IS NULL
+               RETURNING id)
+    SELECT array_agg(id ORDER BY id) INTO ids FROM u;
+    IF ids IS NOT NULL THEN
+        PERFORM pg_notify('rtcc_live', json_build_object('type', 'alert', 'ids', ids)::text);
+        PERFORM pg_notify('rtcc_outbox', '');
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS proximity_results_alerts ON proximity_results;
+CREATE TRIGGER proximity_results_alerts AFTER INSERT OR UPDATE ON proximity_results
+    FOR EACH ROW EXECUTE FUNCTION rtcc_alerts_attach_proximity();
