@@ -6,7 +6,6 @@ import time
 import uuid
 
 import httpx
-import pytest
 
 from tests.test_alerts import plate, read
 from tests.test_web import OUT, WAIT_MS, Page, browser  # noqa: F401  (browser is a fixture)

@@ -1,13 +1,14 @@
 """Rules evaluated set-based on each ingest batch, inside the batch's own transaction.
 
 One SQL statement per batch: the batch's events are read once (a materialized CTE with every
-catalog property as a column), each applicable rule is one SELECT over them (hotlist probe,
-geofence, "within N m of", CQL2 filter), the throttle is taken with an upsert, and the alerts and
-their outbox rows are inserted together. The batch, its alerts and their deliveries commit or roll
-back as one; the NOTIFYs go out at commit.
+catalog property as a column), the hotlist hits are joined once, each applicable rule is one SELECT
+over them (hotlist hit, geofence, "within N m of", CQL2 filter), the throttle is taken with an
+upsert, and the alerts, their outbox rows and their proximity jobs are inserted together. The batch,
+its alerts and their deliveries commit or roll back as one; the NOTIFYs go out at commit.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from services.ogc.cql import Bound, params
 from services.proximity import jobs as proximity_jobs
 from services.settings import get_settings
 
+log = logging.getLogger("rtcc.alerts")
 OUTBOX_CHANNEL = "rtcc_outbox"
 SKIP_ORIGINS = ("demo", "synth")  # bulk loads of history raise no alerts
 
@@ -110,8 +112,7 @@ def compiled_rules(conn: psycopg.Connection, version: int) -> list[Compiled]:
         try:
             out.append(_compile(r))
         except Exception:  # validated when saved; a rule the catalog no longer supports is skipped, not fatal
-            import logging
-            logging.getLogger("rtcc.alerts").exception("rule %s cannot be compiled; skipped", r["id"])
+            log.exception("rule %s cannot be compiled; skipped", r["id"])
     with _lock:
         _cache = (version, out)
     return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
 
 import psycopg
 
@@ -129,7 +128,3 @@ def text_lines(m: Message) -> list[str]:
     if m.route_url:
         lines.append(f"Route: {m.route_url}")
     return lines
-
-
-def quote_url(u: str) -> str:
-    return quote(u, safe=":/?#[]@!$&'()*+,;=%")

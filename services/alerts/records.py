@@ -2,7 +2,6 @@
 notes), and the `event: alert` message on /api/live."""
 from __future__ import annotations
 
-from typing import Literal
 
 import orjson
 import psycopg
