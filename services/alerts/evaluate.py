@@ -166,7 +166,7 @@ ALERT_INSERT = """
                        'observed_at', e.observed_at, 'type', e.type, 'priority', e.priority, 'plate', e.plate,
                        'address', e.address, 'lon', ST_X(e.geom), 'lat', ST_Y(e.geom), 'attrs', e.attrs),
                    w.hotlist, w.zone, e.observed_at, e.address, e.district, e.beat,
-                   CASE WHEN e.geom IS NULL THEN '{{}}'::jsonb END,  -- NULL: attached by sql/123 when computed
+                   CASE WHEN e.geom IS NULL THEN '{{}}'::jsonb END,  -- NULL: attached by sql/definitions/91_alerts_proximity.sql when computed
                    e.geom
             FROM w JOIN events e ON e.id = w.event_id AND e.observed_at = w.observed_at
             ORDER BY w.priority, w.event_id
@@ -201,7 +201,7 @@ def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, 
     ids, deliveries, jobs = conn.execute(stmt, params(stmt)).fetchone()
     if jobs:
         # The proximity worker computes the answers once this transaction commits (it waits on this
-        # lock, as for incidents: services/proximity/jobs.py); sql/123 attaches them to the alerts.
+        # lock, as for incidents: services/proximity/jobs.py); sql/definitions/91_alerts_proximity.sql attaches them to the alerts.
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (proximity_jobs.LOCK_CLASS, batch % 2147483647))
         proximity_jobs.kick(batch)
     if ids:

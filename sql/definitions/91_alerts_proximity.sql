@@ -14,6 +14,5 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-DROP TRIGGER IF EXISTS proximity_results_alerts ON proximity_results;
-CREATE TRIGGER proximity_results_alerts AFTER INSERT OR UPDATE ON proximity_results
+CREATE OR REPLACE TRIGGER proximity_results_alerts AFTER INSERT OR UPDATE ON proximity_results
     FOR EACH ROW EXECUTE FUNCTION rtcc_alerts_attach_proximity();
