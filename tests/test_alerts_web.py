@@ -133,3 +133,24 @@ def test_field_page_on_a_phone(browser, server_url, conn):
         assert not page.errors, page.errors
     finally:
         page.close()
+
+
+def test_manual_bolo_entry(browser, server_url, conn):
+    page = Page(browser, server_url, 1280, 800).open_map()
+    p = plate()
+    try:
+        page.page.click("#bolo-open")
+        page.page.fill("#bolo-dialog input[name=plate]", "bad plate!")
+        page.page.click("#bolo-dialog button[type=submit]")
+        page.page.wait_for_function("document.querySelector('#bolo-error').textContent.includes('letters and digits')",
+                                    timeout=WAIT_MS)
+        page.page.fill("#bolo-dialog input[name=plate]", p.lower())
+        page.page.fill("#bolo-dialog input[name=state]", "md")
+        page.page.select_option("#bolo-dialog select[name=reason]", "wanted person")
+        page.page.click("#bolo-dialog button[type=submit]")
+        page.page.wait_for_function("!document.querySelector('#bolo-dialog').open", timeout=WAIT_MS)
+        row = conn.execute("SELECT state, reason, source FROM hotlists WHERE list = 'bolo' AND plate = %s", (p,)).fetchone()
+        assert row == ("MD", "wanted person", "manual")
+        assert not page.errors, page.errors
+    finally:
+        page.close()

@@ -102,3 +102,20 @@ export class AlertInbox {
     this.onOpen(a);
   }
 }
+
+/** The manual BOLO entry: one plate appended to the `bolo` hotlist (POST /api/hotlists/bolo). */
+export function boloForm(dialog, openButton) {
+  const form = dialog.querySelector('form'), err = dialog.querySelector('#bolo-error');
+  openButton.addEventListener('click', () => { form.reset(); err.textContent = ''; dialog.showModal(); form.plate.focus(); });
+  dialog.querySelector('#bolo-cancel').addEventListener('click', () => dialog.close());
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const row = { plate: form.plate.value, state: form.state.value, reason: form.reason.value,
+      expires: form.expires.value || null, notes: form.notes.value || null, source: 'manual' };
+    const r = await getJSON('/api/hotlists/bolo?mode=append', { method: 'POST', body: JSON.stringify([row]) });
+    const why = !r.ok ? r.error : (r.data.rejected[0]?.reason);
+    if (why) { err.textContent = why; return; }
+    dialog.close();
+    toast(`${row.plate.toUpperCase()} is on the BOLO list: every ALPR read of it raises an alert`, 'info', 6000);
+  });
+}

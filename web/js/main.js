@@ -10,7 +10,7 @@ import { LiveFeed } from './live.js';
 import { ProximityPanel } from './proximity.js';
 import { AddressSearch } from './search.js';
 import { TaskForm } from './taskform.js';
-import { AlertInbox } from './alerts.js';
+import { AlertInbox, boloForm } from './alerts.js';
 import { GeofenceDrawer } from './geofence.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
@@ -107,6 +107,7 @@ async function start() {
   };
   const inbox = new AlertInbox({ map, root: $('#inbox'), listEl: $('#alert-list'), countEl: $('#alert-count'),
     soundEl: $('#alert-sound'), onOpen: openAlert });
+  boloForm($('#bolo-dialog'), $('#bolo-open'));
   window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox };
   map.on('load', async () => {
     addOverlays(map);
