@@ -37,14 +37,15 @@ def create_app() -> FastAPI:
                   description="Every RTCC feed on one map: ingest, OGC API, vector tiles, proximity, live stream.")
     errors.register(app)
 
-    @app.get("/healthz", tags=["ops"], summary="200 when the database answers, 503 otherwise")
+    @app.get("/healthz", tags=["ops"], summary="200 when the database answers, 503 (with Retry-After) otherwise",
+             responses={503: {"description": "the database is unavailable"}})
     def healthz():
         try:
             with db.pool().connection(timeout=3) as conn:
                 conn.execute("SELECT 1")
         except Exception as e:  # any failure to reach the database is "unavailable"
-            return JSONResponse({"status": "unavailable", "database": str(e).splitlines()[0][:200]},
-                                  status_code=503)
+            raise errors.Unavailable("the database is unavailable", status="unavailable",
+                                     database=(str(e).splitlines() or [type(e).__name__])[0][:200]) from None
         return {"status": "ok", "database": "ok"}
 
     app.include_router(ingest_router)

@@ -10,6 +10,11 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from services.settings import database_url, get_settings
 
+# Seconds a failing connection attempt is retried (with backoff) before the pool gives it up. The pool's
+# default (300 s) lets the backoff grow to a minute during an outage, so requests kept failing for that
+# long after the database was back; given up early, the next request starts a fresh attempt at once.
+RECONNECT_S = 2.0
+
 _pool: ConnectionPool | None = None
 _lock = threading.Lock()
 
@@ -19,9 +24,12 @@ def pool() -> ConnectionPool:
     with _lock:
         if _pool is None:
             s = get_settings()
+            # check: a pooled connection is tried (an empty query, ~0.1 ms) before it is handed out,
+            # so connections killed by a database restart are replaced instead of failing a request.
             _pool = ConnectionPool(
-                database_url(), min_size=s.pool_min, max_size=s.pool_max,
-                kwargs={"autocommit": True}, open=True, name="rtcc",
+                database_url(), min_size=s.pool_min, max_size=s.pool_max, timeout=s.pool_timeout_s,
+                reconnect_timeout=RECONNECT_S, kwargs={"autocommit": True}, open=True, name="rtcc",
+                check=ConnectionPool.check_connection,
             )
         return _pool
 
@@ -46,8 +54,10 @@ async def apool() -> AsyncConnectionPool:
     if task is None:
         async def open_() -> AsyncConnectionPool:
             s = get_settings()
-            p = AsyncConnectionPool(database_url(), min_size=1, max_size=s.pool_max,
-                                    kwargs={"autocommit": True}, open=False, name="rtcc-async")
+            p = AsyncConnectionPool(database_url(), min_size=1, max_size=s.pool_max, timeout=s.pool_timeout_s,
+                                    reconnect_timeout=RECONNECT_S, kwargs={"autocommit": True}, open=False,
+                                    name="rtcc-async",
+                                    check=AsyncConnectionPool.check_connection)
             await p.open()
             return p
         task = _apools[loop] = loop.create_task(open_())  # concurrent first callers share the opening

@@ -1,6 +1,7 @@
 """One family of domain errors and the table mapping each to its HTTP status.
 
-Routes raise these; services.app registers one handler. Bad input is a 4xx with a sentence.
+Routes raise these; services.app registers one handler. Bad input is a 4xx with a sentence; a
+database that cannot be reached (down, restarting, pool exhausted) is a 503 with Retry-After.
 """
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class NotFound(RTCCError):
     status = 404
 
 
+class MethodNotAllowed(RTCCError):
+    status = 405
+
+
+class Conflict(RTCCError):
+    status = 409
+
+
 class PayloadTooLarge(RTCCError):
     status = 413
 
@@ -48,10 +57,35 @@ class Unavailable(RTCCError):
     status = 503
 
 
+# Errors that mean "the database cannot be reached right now" rather than "this request is wrong":
+# a refused or dropped connection, a server shutting down or starting up, an exhausted pool
+# (psycopg_pool.PoolTimeout is an OperationalError), a statement cancelled by a timeout.
+DATABASE_DOWN = (psycopg.OperationalError,)
+
+
+def retry_after() -> str:
+    """Seconds a client should wait before retrying a 503 (RFC 9110 Retry-After)."""
+    from services.settings import get_settings
+    return str(get_settings().retry_after_s)
+
+
+def unavailable(exc: BaseException) -> Unavailable:
+    """The 503 for a database error, with the first line of the driver's message."""
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return Unavailable(f"the database is unavailable, retry shortly ({reason})")
+
+
+def _response(exc: RTCCError) -> JSONResponse:
+    headers = {"Retry-After": retry_after()} if exc.status == 503 else None
+    if exc.status == 405 and "allow" in exc.extra:
+        headers = {"Allow": ", ".join(exc.extra["allow"])}
+    return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=headers)
+
+
 def register(app: FastAPI) -> None:
     @app.exception_handler(RTCCError)
     async def _domain(_: Request, exc: RTCCError):
-        return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status)
+        return _response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
@@ -67,3 +101,17 @@ def register(app: FastAPI) -> None:
         # character, a number beyond bigint) came from the request, so it is a 422, not a 500.
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
         return JSONResponse({"detail": f"invalid value: {str(exc).splitlines()[0]}"}, status_code=422)
+
+    @app.exception_handler(psycopg.IntegrityError)
+    async def _integrity(request: Request, exc: psycopg.IntegrityError):
+        # Also a safety net: the routes check what they can; a constraint the database still
+        # refuses (a null, a check, a duplicate key) was the request's doing.
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
+        status = 409 if isinstance(exc, psycopg.errors.UniqueViolation) else 422
+        return JSONResponse({"detail": f"refused by the database: {str(exc).splitlines()[0]}"}, status_code=status)
+
+    for cls in DATABASE_DOWN:
+        @app.exception_handler(cls)
+        async def _down(request: Request, exc: Exception):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return _response(unavailable(exc))

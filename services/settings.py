@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     pg_dbname: str = "rtcc"
     pool_min: int = 2
     pool_max: int = 16
+    # Seconds a request waits for a pooled connection; when the database is down the wait ends in
+    # a 503 (with Retry-After) after this long rather than hanging the client.
+    pool_timeout_s: float = 5.0
+    retry_after_s: int = 5  # Retry-After (seconds) of a 503 answered while the database is unavailable
 
     # HTTP
     host: str = "127.0.0.1"

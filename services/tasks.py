@@ -63,6 +63,10 @@ class TaskPatch(BaseModel):
     outcome: str | None = None
 
 
+# Columns a PATCH may change but never empty (NOT NULL in sql/040_tasks.sql).
+NOT_NULL = ("analyst", "title", "incident_ids", "activity_types", "minutes_spent")
+
+
 class TaskClose(BaseModel):
     outcome: str
     minutes_spent: int | None = Field(None, ge=0, le=100_000, description="Minutes; replaces the total")
@@ -263,6 +267,9 @@ def update_task(task_id: int, body: TaskPatch) -> dict:
     given = body.model_dump(exclude_unset=True)
     if not given:
         raise Unprocessable("nothing to update")
+    nulls = sorted(k for k in NOT_NULL if k in given and given[k] is None)
+    if nulls:
+        raise Unprocessable(f"{', '.join(nulls)} cannot be null: leave a field out to keep it, or give a value")
     if "lon" in given or "lat" in given:
         _check_position(given.get("lon"), given.get("lat"))
     with db.pool().connection() as conn:
@@ -280,13 +287,13 @@ def update_task(task_id: int, body: TaskPatch) -> dict:
                         "ELSE ST_SetSRID(ST_MakePoint(%s::float8, %s::float8), 4326) END")
             params += [given["lon"], given["lon"], given["lat"]]
         with conn.transaction():
-            cur = conn.execute(f"UPDATE tasks SET {', '.join(sets)}, updated_at = now() WHERE id = %s",
-                               params + [task_id])
-            if cur.rowcount == 0:
+            status = conn.execute("SELECT status FROM tasks WHERE id = %s FOR UPDATE", (task_id,)).fetchone()
+            if status is None:
                 raise NotFound(f"no task {task_id}")
+            if status[0] == "closed" and "outcome" in given and given["outcome"] is None:
+                raise Unprocessable("a closed task needs an outcome: it cannot be set to null")
+            conn.execute(f"UPDATE tasks SET {', '.join(sets)}, updated_at = now() WHERE id = %s", params + [task_id])
             task = _get(conn, task_id)
-            if task["status"] == "closed" and task["outcome"] is None:
-                raise Unprocessable("a closed task needs an outcome")
             _announce(conn, task, "updated")
     return task
 

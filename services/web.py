@@ -31,7 +31,10 @@ VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
 def _file(base: Path, rel: str, headers: dict) -> FileResponse:
-    """A file under base; anything that escapes it (../) or does not exist is a 404."""
+    """A file under base; anything that escapes it (../), does not exist or cannot name a file
+    (a NUL byte) is a 404."""
+    if "\x00" in rel:
+        raise NotFound("no such file")
     path = (base / rel).resolve()
     if not path.is_relative_to(base.resolve()) or not path.is_file() or "node_modules" in path.relative_to(
             base.resolve()).parts[:1]:

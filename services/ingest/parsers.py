@@ -116,7 +116,10 @@ def parse_csv(text: str) -> tuple[list[dict], list[str]]:
 def feature_row(f) -> dict:
     if not isinstance(f, dict) or f.get("type") != "Feature":
         return {"__invalid__": "not a GeoJSON Feature"}
-    row = dict(f.get("properties") or {})
+    props = f.get("properties")
+    if props is not None and not isinstance(props, dict):
+        return {"__invalid__": f"Feature properties must be an object, got a JSON {type(props).__name__}"}
+    row = dict(props or {})
     if "id" not in row and f.get("id") is not None:
         row["id"] = f["id"]
     g = f.get("geometry")
@@ -124,11 +127,24 @@ def feature_row(f) -> dict:
         if not isinstance(g, dict) or g.get("type") != "Point":
             row["__invalid__"] = f"geometry must be a Point, got {g.get('type') if isinstance(g, dict) else g!r}"
         else:
-            c = g.get("coordinates") or []
-            if len(c) >= 2:
+            c = g.get("coordinates")
+            if isinstance(c, list) and len(c) >= 2:
                 row.setdefault("lon", c[0])
                 row.setdefault("lat", c[1])
+            else:
+                row["__invalid__"] = "Point coordinates must be an array [lon, lat]"
     return row
+
+
+def _obj(v) -> dict:
+    """v if it is a JSON object, else {}: EIDO senders put strings or lists where objects belong,
+    and such a part is read as absent (the row is then judged on what remains)."""
+    return v if isinstance(v, dict) else {}
+
+
+def _first(v):
+    """The first element of a list, or v itself."""
+    return (v[0] if v else None) if isinstance(v, list) else v
 
 
 def eido_row(doc: dict) -> dict:
@@ -136,41 +152,36 @@ def eido_row(doc: dict) -> dict:
 
     Takes the incident tracking id, type (first common-registry text), priority and the first
     locationComponent (civic address and/or geodetic point)."""
-    inc = doc.get("incidentComponent") or doc
+    inc = _obj(_first(doc.get("incidentComponent"))) or doc
     row: dict = {"eido": True}
     row["id"] = inc.get("incidentTrackingIdentifier") or doc.get("eidoMessageIdentifier")
-    types = inc.get("incidentTypeCommonRegistryText") or inc.get("incidentTypeLocalRegistryText") or []
-    if isinstance(types, str):
-        types = [types]
-    row["type"] = types[0] if types else None
+    row["type"] = _first(inc.get("incidentTypeCommonRegistryText") or inc.get("incidentTypeLocalRegistryText"))
     row["priority"] = inc.get("incidentCommonPriorityNumber", inc.get("incidentPriority"))
     row["observed_at"] = (inc.get("incidentCreationTimestamp") or inc.get("lastUpdateTimestamp")
                           or doc.get("lastUpdateTimestamp"))
     row["description"] = inc.get("incidentDescriptionText") or inc.get("incidentDetailedDescriptionText")
-    locs = doc.get("locationComponent") or []
-    loc = locs[0] if isinstance(locs, list) and locs else (locs if isinstance(locs, dict) else {})
-    by_value = loc.get("locationByValue") or loc
+    loc = _obj(_first(doc.get("locationComponent")))
+    by_value = _obj(loc.get("locationByValue")) or loc
     civic = by_value.get("civicAddressText") or by_value.get("civicAddress") or loc.get("civicAddressText")
     if isinstance(civic, dict):
         parts = [civic.get(k) for k in ("HNO", "HNS", "PRD", "RD", "STS", "POD")]
-        civic = " ".join(str(p) for p in parts if p)
-        if not civic:
-            civic = None
+        civic = " ".join(str(p) for p in parts if p) or None
+    elif civic is not None and not isinstance(civic, str):
+        civic = None
     row["address"] = civic
-    point = by_value.get("geo") or by_value.get("point") or by_value.get("geodeticLocation") or {}
-    if isinstance(point, dict):
-        coords = point.get("coordinates") or point.get("pos")
-        if isinstance(coords, str):
-            coords = coords.split()
-        if isinstance(coords, (list, tuple)) and len(coords) >= 2:
-            # GeoJSON order is lon, lat; GML 'pos' (PIDF-LO) is lat lon.
-            if "pos" in point:
-                row["lat"], row["lon"] = coords[0], coords[1]
-            else:
-                row["lon"], row["lat"] = coords[0], coords[1]
-        for a, b in (("latitude", "lat"), ("longitude", "lon")):
-            if point.get(a) is not None:
-                row[b] = point[a]
+    point = _obj(by_value.get("geo") or by_value.get("point") or by_value.get("geodeticLocation"))
+    coords = point.get("coordinates") or point.get("pos")
+    if isinstance(coords, str):
+        coords = coords.split()
+    if isinstance(coords, (list, tuple)) and len(coords) >= 2:
+        # GeoJSON order is lon, lat; GML 'pos' (PIDF-LO) is lat lon.
+        if "pos" in point:
+            row["lat"], row["lon"] = coords[0], coords[1]
+        else:
+            row["lon"], row["lat"] = coords[0], coords[1]
+    for a, b in (("latitude", "lat"), ("longitude", "lon")):
+        if point.get(a) is not None:
+            row[b] = point[a]
     for a, b in (("latitude", "lat"), ("longitude", "lon")):
         if by_value.get(a) is not None:
             row.setdefault(b, by_value[a])

@@ -12,7 +12,10 @@ seams of pygeoapi are replaced (all here, nowhere else):
 - `itemtypes.to_json`: orjson instead of json.dumps (a 10,000-feature page serialises ~10x faster);
   `itemtypes.transform_bbox` skips building a pyproj transformer when the bbox is already in CRS84.
 - the `CSV` formatter plugin: `services.ogc.csv_format` also writes features without a geometry.
-Empty `sortby` is dropped (pygeoapi indexes its first character).
+Empty `sortby` keys are dropped (pygeoapi indexes their first character); a Host header that is not a
+host[:port] is replaced by the configured one (it would end up in every link); writes to items are 405
+(this server creates no items; POST only carries a CQL2 JSON filter); a database that cannot be reached
+is a 503 with Retry-After, as everywhere else.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
+from services.errors import DATABASE_DOWN, MethodNotAllowed, retry_after, unavailable
 from services.ogc.config import build_config, build_openapi
 from services.ogc.context import Caller, set_caller
 from services.settings import ROOT, get_settings
@@ -38,6 +42,10 @@ from services.settings import ROOT, get_settings
 _FILTER_LANG_ALIASES = {"cql2-text": "cql-text", "cql2-json": "cql-json"}
 _PARAM_ALIASES = {"resultType": "resulttype"}  # GDAL asks resultType=hits for a feature count
 _MAX_ORIGINS = 16  # distinct Host headers with a cached API object (bounded: Host is client input)
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
+_ITEMS = re.compile(r"/collections/[^/]+/items(/[^/]+)?/?$")
+_CQL_JSON = "application/query-cql-json"
+_READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 # CQL2 writes temporal predicates as functions, T_DURING(prop, INTERVAL(...)); pygeofilter 0.4's
@@ -109,6 +117,8 @@ class OGCApp:
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            _check_method(scope)
         if self._app is None:
             await run_in_threadpool(self._build)
         await self._app(scope, receive, send)
@@ -170,16 +180,19 @@ class OGCApp:
     async def _execute(self, api_function, request, *args, skip_valid_check: bool = False,
                        alternative_api=None):
         from pygeoapi.api import APIRequest
-        host = request.headers.get("host") or f"{get_settings().host}:{get_settings().port}"
+        host = request.headers.get("host") or ""
+        if not _HOST.fullmatch(host):  # absent, or a path or other junk that would land in every link
+            host = f"{get_settings().host}:{get_settings().port}"
         base = f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
         api = alternative_api or self._cached(base) or await run_in_threadpool(self._api_for, base)
         api_request = await APIRequest.from_starlette(request, api.locales)
         params = api_request.params
         if ("resultType" in params or params.get("filter-lang") in _FILTER_LANG_ALIASES
-                or params.get("sortby", None) == ""):
+                or "sortby" in params):
             items = [(_PARAM_ALIASES.get(k, k), _FILTER_LANG_ALIASES.get(v, v) if k == "filter-lang" else v)
-                     for k, v in params.multi_items() if not (k == "sortby" and not v.strip())]
-            api_request._args = QueryParams(items)
+                     for k, v in params.multi_items()]
+            items = [(k, _clean_sortby(v) if k == "sortby" else v) for k, v in items]
+            api_request._args = QueryParams([(k, v) for k, v in items if not (k == "sortby" and not v)])
         caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"),
                         geojson=api_request.format not in _DICT_FORMATS)
         if not skip_valid_check and not api_request.is_valid():
@@ -188,6 +201,8 @@ class OGCApp:
             loop = asyncio.get_running_loop()
             headers, status, content = await run_in_threadpool(
                 self._call, loop, caller, api_function, api, api_request, *args)
+        if status == 503:
+            headers["Retry-After"] = retry_after()
         return self._sa._to_response(headers, status, content)
 
     @staticmethod
@@ -196,8 +211,31 @@ class OGCApp:
         set_caller(caller)
         try:
             return api_function(api, api_request, *args)
+        except DATABASE_DOWN as e:  # pygeoapi would answer 500: the database is down, not the request wrong
+            headers = api_request.get_response_headers(**api.api_headers)
+            return api.get_exception(503, headers, api_request.format, "ServiceUnavailable", unavailable(e).detail)
         finally:
             set_caller(Caller())
+
+
+def _clean_sortby(value: str) -> str:
+    """sortby without empty keys (',plate' or '+' made pygeoapi index an empty string: a 500)."""
+    keys = [k.strip() for k in value.split(",")]
+    return ",".join(k for k in keys if k.lstrip("+-").strip())
+
+
+def _check_method(scope: Scope) -> None:
+    """405 for writes to items: no transactions are configured (pygeoapi answered 500 or 400)."""
+    method, m = scope["method"], _ITEMS.search(scope["path"])
+    if m is None or method in _READ_METHODS:
+        return
+    if method == "POST" and m.group(1) is None:
+        ctype = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        if ctype == _CQL_JSON:
+            return  # a CQL2 JSON filter in the body: a search, not a write
+    raise MethodNotAllowed(f"{method} is not supported here: this server creates, replaces and deletes no items "
+                           f"(a POST to items carries a CQL2 JSON filter, Content-Type: {_CQL_JSON})",
+                           allow=list(_READ_METHODS))
 
 
 ogc_app = OGCApp()

@@ -18,6 +18,7 @@ from pygeoapi.provider.base import (BaseProvider, ProviderInvalidQueryError, Pro
 
 from layers.catalog import Layer, get_layer
 from services import db
+from services.errors import DATABASE_DOWN
 from services.ogc.context import caller
 from services.ogc.cql import Bound, Compiler, CQLError, coerce, params
 
@@ -212,6 +213,8 @@ class RTCCProvider(BaseProvider):
             raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
         except psycopg.errors.InternalError_ as e:  # e.g. PostGIS rejecting a GeoJSON literal
             raise bad(f"The filter cannot be applied: {str(e).splitlines()[0]}") from None
+        except DATABASE_DOWN:
+            raise  # a 503 (services.ogc.mount), not a query error
         except psycopg.Error as e:
             raise ProviderQueryError(str(e).splitlines()[0]) from None
 

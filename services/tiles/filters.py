@@ -62,7 +62,10 @@ def parse_instant(text: str, what: str = "datetime") -> datetime:
         raise BadRequest(f"{what} '{text}' is not an RFC 3339 date-time (e.g. 2024-05-01T12:00:00Z)")
     if d.tzinfo is None:
         d = d.replace(tzinfo=timezone.utc)
-    return d.astimezone(timezone.utc)
+    try:
+        return d.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0, which datetime cannot hold
+        raise BadRequest(f"{what} '{text}' is out of range") from None
 
 
 def now_quantised() -> datetime:
