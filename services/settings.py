@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # Agency
     agency_name: str = "Baltimore Police Department (demo)"
     timezone: str = "America/New_York"  # naive timestamps in feeds are read in this zone
+    # Accepted time window (services/timewindow.py): stored times lie between this many years back
+    # and this many days ahead of now; anything else is rejected with a reason.
+    accept_years_back: int = 20
+    accept_days_ahead: float = 1.0
     # Service area as lon/lat bbox (degrees): positions outside are rejected at ingest.
     service_area: tuple[float, float, float, float] = (-76.75, 39.15, -76.45, 39.40)
 

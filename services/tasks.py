@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from services import db
+from services import db, timewindow
 from services.errors import NotFound, Unprocessable
 from services.ingest.pipeline import notify
 from services.settings import get_settings
@@ -159,6 +159,15 @@ def _check_position(lon: float | None, lat: float | None) -> None:
             raise Unprocessable(f"position {lon}, {lat} is outside the service area")
 
 
+def _check_time(t: datetime | None, name: str) -> None:
+    """A stored time must lie inside the accepted time window (naive times are UTC on the wire)."""
+    if t is None:
+        return
+    why = timewindow.outside(t if t.tzinfo else t.replace(tzinfo=timezone.utc))
+    if why:
+        raise Unprocessable(f"{name} {t.isoformat()} {why}")
+
+
 def _get(conn, task_id: int) -> dict:
     row = conn.execute(f"SELECT {TASK_JSON} FROM tasks t WHERE t.id = %s", (task_id,)).fetchone()
     if row is None:
@@ -203,6 +212,8 @@ def create_task(body: TaskIn) -> dict:
         crime = body.crime_type or next((r[3] for r in inc if r[3]), None)
         created = body.created_at or datetime.now(timezone.utc)
         closed = body.closed_at or (datetime.now(timezone.utc) if body.outcome else None)
+        _check_time(body.created_at, "created_at")
+        _check_time(body.closed_at, "closed_at")
         if closed is not None and closed < created:
             raise Unprocessable("closed_at is before created_at")
         with conn.transaction():
@@ -305,6 +316,7 @@ def close_task(task_id: int, body: TaskClose) -> dict:
         with conn.transaction():
             task = _get(conn, task_id)
             closed = body.closed_at or datetime.now(timezone.utc)
+            _check_time(body.closed_at, "closed_at")
             if closed < datetime.fromisoformat(task["created_at"]):
                 raise Unprocessable("closed_at is before created_at")
             conn.execute("UPDATE tasks SET closed_at = %s, outcome = %s, "
@@ -317,9 +329,11 @@ def close_task(task_id: int, body: TaskClose) -> dict:
 
 DASHBOARD_SQL = """
 WITH f AS (SELECT t.* FROM tasks t WHERE {where}),
-bounds AS (
-    SELECT date_trunc(%(iv)s, COALESCE(%(start)s::timestamptz, min(created_at)) AT TIME ZONE %(tz)s) AS lo,
-           date_trunc(%(iv)s, COALESCE(%(end)s::timestamptz, greatest(max(created_at), now())) AT TIME ZONE %(tz)s) AS hi
+bounds AS (  -- clamped to the accepted time window: at most ~1,050 weeks, whatever start and end say
+    SELECT date_trunc(%(iv)s, greatest(COALESCE(%(start)s::timestamptz, min(created_at)), %(wlo)s)
+                              AT TIME ZONE %(tz)s) AS lo,
+           date_trunc(%(iv)s, least(COALESCE(%(end)s::timestamptz, greatest(max(created_at), now())), %(whi)s)
+                              AT TIME ZONE %(tz)s) AS hi
     FROM f),
 periods AS (
     SELECT g::date AS period FROM bounds, generate_series(lo, hi, ('1 ' || %(iv)s)::interval) g
@@ -361,11 +375,13 @@ SELECT json_build_object(
 @router.get("/dashboard", summary="Task counts and time spent per period, activity, crime type and outcome")
 def dashboard(f: TaskFilter = Depends(),
               interval: Literal["week", "month"] = Query("week", description="Period of the time series")) -> dict:
-    """Periods are calendar weeks (ISO, Monday) or months in the agency's time zone, by creation time.
+    """Periods are calendar weeks (ISO, Monday) or months in the agency's time zone, by creation time,
+    listed within the accepted time window (services/timewindow.py) however wide start..end is.
     A task's minutes are split evenly between its activity types, so by_activity minutes add up to the total;
     solve_rate = solved outcomes / closed tasks."""
     where, params = f.where()
-    names = {"iv": interval, "tz": get_settings().timezone, "start": f.start, "end": f.end}
+    wlo, whi = timewindow.bounds()
+    names = {"iv": interval, "tz": get_settings().timezone, "start": f.start, "end": f.end, "wlo": wlo, "whi": whi}
     # The filter's positional %s become named parameters so both kinds can share one statement.
     for i, v in enumerate(params):
         where = where.replace("%s", f"%(p{i})s", 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Callable
@@ -15,12 +15,17 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from services.ingest.model import Camera, Event, RowError, UnitPosition
+from services import timewindow
 from services.settings import get_settings
 
 UNIT_STATUSES = ("available", "enroute", "onscene", "busy", "offduty")
 CAMERA_OWNERS = ("agency", "partner", "private")
 ALIASES = {"lng": "lon", "longitude": "lon", "latitude": "lat", "time": "observed_at",
            "timestamp": "observed_at"}
+
+
+FIELD_MAX_CHARS = 1_000    # characters in one field of a row, unless its feed allows more (Feed.limits)
+NAME_MAX_CHARS = 200       # characters in a field's name
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,10 @@ class Feed:
     required: tuple[str, ...]       # columns that must exist in the batch
     fields: tuple[str, ...]         # canonical columns
     normalise: Callable
+    limits: dict = field(default_factory=dict)  # field -> most characters, where not FIELD_MAX_CHARS
+
+    def field_limit(self, name) -> int:
+        return self.limits.get(_key(name), FIELD_MAX_CHARS)
 
 
 _KEYS: dict = {}
@@ -54,15 +63,31 @@ def _clean(row: dict) -> dict:
     return out
 
 
-def _reject_nul(row: dict) -> None:
-    """PostgreSQL text and jsonb cannot hold NUL: such a row is rejected, not the whole batch."""
-    if b"\\u0000" not in orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS):
-        return                                   # one C pass over keys and values (~0.5 us a row)
+def _check_row(feed: "Feed", row: dict) -> None:
+    """Reject, with the row's own reason, what PostgreSQL cannot store (NUL characters in text and
+    jsonb) and fields over the feed's size limits. One orjson pass (~0.5 us a row) clears the common
+    row; the per-field walk runs only on a hit or a row longer than the smallest limit."""
+    dump = orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS)
+    nul = b"\\u0000" in dump
+    if not nul and len(dump) <= FIELD_MAX_CHARS:
+        return
     for k, v in row.items():
-        if (v.__class__ is str and "\x00" in v) or (v.__class__ in (dict, list) and b"\\u0000" in orjson.dumps(v)):
-            raise RowError(f"field '{k}' contains a NUL (0x00) character, which PostgreSQL cannot store")
         if "\x00" in str(k):
             raise RowError("a field name contains a NUL (0x00) character, which PostgreSQL cannot store")
+        if len(str(k)) > NAME_MAX_CHARS:
+            raise RowError(f"a field name has {len(str(k)):,} characters; at most {NAME_MAX_CHARS} are taken")
+        if v.__class__ is str:
+            text, has_nul = v, "\x00" in v
+        elif v.__class__ in (dict, list):
+            text = orjson.dumps(v, default=str).decode()
+            has_nul = "\\u0000" in text
+        else:
+            continue
+        if nul and has_nul:
+            raise RowError(f"field '{k}' contains a NUL (0x00) character, which PostgreSQL cannot store")
+        limit = feed.field_limit(k)
+        if len(text) > limit:
+            raise RowError(f"field '{k}' has {len(text):,} characters; feed '{feed.name}' takes at most {limit:,}")
 
 
 def _id(row: dict, key: str = "id") -> str:
@@ -80,7 +105,10 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def parse_time(v, field: str = "observed_at") -> datetime:
-    """RFC 3339 / ISO 8601 or epoch seconds (or milliseconds). Naive times are in the agency's zone."""
+    """RFC 3339 / ISO 8601 or epoch seconds (or milliseconds). Naive times are in the agency's zone.
+
+    Every form must land inside the accepted time window (services.timewindow); a naive local time
+    the clocks skipped (the spring-forward hour) names no instant and is refused."""
     if v is None or v == "":
         raise RowError(f"missing {field}")
     if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -88,21 +116,40 @@ def parse_time(v, field: str = "observed_at") -> datetime:
         if x > 1e11:
             x /= 1000.0
         try:
-            return datetime.fromtimestamp(x, tz=timezone.utc)
+            dt = datetime.fromtimestamp(x, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             raise RowError(f"unparseable {field} {v!r}") from None
-    s = str(v).strip()
-    if s.endswith("Z") or s.endswith("z"):
-        s = s[:-1] + "+00:00"
+    else:
+        s = str(v).strip()
+        if s.endswith("Z") or s.endswith("z"):
+            s = s[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            raise RowError(f"unparseable {field} {v!r}: use RFC 3339, e.g. 2024-05-01T13:45:00-04:00") from None
+        if dt.tzinfo is None:
+            dt = _local(dt, v, field)
+        try:
+            dt = dt.astimezone(timezone.utc)
+        except OverflowError:
+            raise RowError(f"{field} {v!r} is out of range") from None
+    why = timewindow.outside(dt)
+    if why:
+        raise RowError(f"{field} {v!r} {why}")
+    return dt
+
+
+def _local(naive: datetime, v, field: str) -> datetime:
+    """A naive time read in the agency's zone; 422-worthy when the clocks skipped it (DST gap)."""
+    zone = _zone(get_settings().timezone)
+    dt = naive.replace(tzinfo=zone)
     try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        raise RowError(f"unparseable {field} {v!r}: use RFC 3339, e.g. 2024-05-01T13:45:00-04:00") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_zone(get_settings().timezone))
-    dt = dt.astimezone(timezone.utc)
-    if dt.year < 1970 or dt.year > 2100:
-        raise RowError(f"{field} {v!r} is out of range")
+        back = dt.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        raise RowError(f"{field} {v!r} is out of range") from None
+    if back != naive:
+        raise RowError(f"{field} {v!r} does not exist in {zone.key}: the clocks skipped that hour "
+                       "(daylight saving time); send the time with its UTC offset")
     return dt
 
 
@@ -274,9 +321,11 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
     Feed("gunshot", "gunshot", ("id", "observed_at"),
          ("id", "observed_at", "lon", "lat", "rounds", "confidence", "address"), norm_gunshot),
     Feed("cad", "cad_incident", ("id", "observed_at"),
-         ("id", "observed_at", "type", "priority", "address", "lon", "lat", "description"), norm_incident),
+         ("id", "observed_at", "type", "priority", "address", "lon", "lat", "description"), norm_incident,
+         limits={"description": 10_000}),
     Feed("call", "call", ("id", "observed_at"),
-         ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_incident),
+         ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_incident,
+         limits={"description": 10_000}),
     Feed("avl", "unit", ("unit_id", "observed_at", "lon", "lat"),
          ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type"), norm_avl),
     Feed("camera", "camera", ("id", "lon", "lat"),
@@ -300,5 +349,5 @@ def unrecognised(feed: Feed, rows: list[dict]) -> bool:
 def normalise(feed: Feed, row: dict, i: int):
     if "__invalid__" in row:
         raise RowError(str(row["__invalid__"]))
-    _reject_nul(row)
+    _check_row(feed, row)
     return feed.normalise(_clean(row), feed, i)

@@ -50,6 +50,8 @@ def parse_path(text: str, suffix: str) -> tuple[list[dict], list[str] | None]:
 
 
 def parse_json(body: bytes) -> list[dict]:
+    if body[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte order mark, as CSV and NDJSON accept it
+        body = body[3:]
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -95,22 +97,67 @@ def parse_ndjson(text: str) -> list[dict]:
     return rows
 
 
+# Python's csv refuses fields over 131,072 characters with an error that failed the whole batch;
+# fields are bounded per feed instead (services.ingest.feeds.field_limit), with a per-row reason.
+csv.field_size_limit(2**31 - 1)
+
+
 def parse_csv(text: str) -> tuple[list[dict], list[str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    """Rows of a CSV text with a header. A quoting error (an unclosed quote swallows the lines after
+    it) costs its own row only: that row is reported and reading resumes on the next line."""
+    lines = list(io.StringIO(text, newline=""))
+    header_rows, start = _records(lines, 0, 1)
+    if header_rows and "__invalid__" in header_rows[0]:
+        raise Unprocessable(f"CSV header row: {header_rows[0]['__invalid__']}")
+    if not header_rows or not header_rows[0]["fields"]:
         raise Unprocessable("CSV has no header row")
-    header = [h.strip() for h in reader.fieldnames]
+    header = [h.strip() for h in header_rows[0]["fields"]]
     if len(set(header)) != len(header):
         raise Unprocessable(f"CSV header repeats a column: {', '.join(header)}")
-    reader.fieldnames = header
     rows = []
-    for r in reader:
-        extra = r.pop(None, None)
-        row = {k: (v if v != "" else None) for k, v in r.items()}
-        if extra:
-            row["__invalid__"] = f"row has {len(extra)} more field(s) than the header"
+    for rec in _records(lines, start, None, len(header))[0]:
+        if "__invalid__" in rec:
+            rows.append({"__invalid__": rec["__invalid__"]})
+            continue
+        fields = rec["fields"]
+        if not fields:
+            continue  # a blank line (csv.DictReader skipped them too)
+        row = {k: (v if v != "" else None) for k, v in zip(header, fields)}
+        for k in header[len(fields):]:
+            row[k] = None
+        if len(fields) > len(header):
+            row["__invalid__"] = f"row has {len(fields) - len(header)} more field(s) than the header"
         rows.append(row)
     return rows, header
+
+
+def _records(lines: list[str], i: int, limit: int | None, width: int | None = None) -> tuple[list[dict], int]:
+    """Records from lines[i:], at most `limit`; (records, index of the next unread line).
+
+    A record the csv module cannot read (strict mode: text after a closing quote, end of data inside a
+    quoted field), or one that runs over several lines into the wrong number of fields (an unclosed
+    quote that met a later one), is reported on its first line, and reading restarts on the line after."""
+    out: list[dict] = []
+    while i < len(lines) and (limit is None or len(out) < limit):
+        reader = csv.reader(iter(lines[i:]), strict=True)
+        used = 0  # lines consumed by this reader before the current record
+        try:
+            for fields in reader:
+                spanned = reader.line_num - used
+                if width is not None and spanned > 1 and len(fields) != width:
+                    raise csv.Error(f"a quoted field runs over {spanned} lines into {len(fields)} fields "
+                                    f"(the header has {width}): an unclosed quote?")
+                out.append({"fields": fields})
+                used = reader.line_num
+                if limit is not None and len(out) >= limit:
+                    break
+            i += used
+            if limit is None or len(out) < limit:
+                i = len(lines)
+        except csv.Error as e:
+            out.append({"__invalid__": f"CSV quoting error: {e}"})
+            i += used + 1
+    return out, i
 
 
 def feature_row(f) -> dict:

@@ -14,6 +14,7 @@ import psycopg
 from geo import geocode as geocoder
 from geo import h3cells
 from services.errors import NotFound, Unprocessable
+from services.ingest import conflicts
 from services.ingest import feeds as F
 from services.ingest.model import Camera, Event, RowError, UnitPosition
 from services.settings import get_settings
@@ -33,10 +34,13 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)  # duplicates whose content differs (ingest/conflicts.py)
     batch_id: int | None = None
 
     def as_dict(self) -> dict:
         d = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        if self.conflicts:
+            d["conflicts"] = self.conflicts
         if self.warnings:
             d["warnings"] = self.warnings
         if self.batch_id is not None:
@@ -48,6 +52,7 @@ class IngestResult:
         self.duplicates += other.duplicates
         self.rejected += [{**r, "row": r["row"] + row_offset} for r in other.rejected]
         self.warnings += [{**w, "row": w["row"] + row_offset} for w in other.warnings]
+        self.conflicts += [{**c, "row": c["row"] + row_offset} for c in other.conflicts]
 
 
 def get_feed(name: str) -> F.Feed:
@@ -178,7 +183,11 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
     placed = [e for e in events if e.lon is not None]
     bbox = ([min(e.lon for e in placed), min(e.lat for e in placed), max(e.lon for e in placed),
              max(e.lat for e in placed)] if placed else None)
-    conn.execute("SELECT rtcc_ensure_event_partitions(%s, %s)", (lo, hi))
+    # Only the months that hold a row: a batch spanning years (at most the accepted time window)
+    # must not create every month between its first and last row.
+    months = sorted({e.observed_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0) for e in events})
+    with conn.cursor() as cur:
+        cur.executemany("SELECT rtcc_ensure_event_partitions(%s, %s)", [(m, m) for m in months])
     cur = conn.execute("""
         WITH firsts AS (
             SELECT DISTINCT ON (feed, feed_id) s.*,
@@ -204,6 +213,8 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
         """, (batch,))
     res.accepted = cur.rowcount
     res.duplicates = len(events) - res.accepted
+    if res.duplicates:  # only then can a row differ from what is stored under its id
+        res.conflicts = conflicts.find(conn, batch)
     if new_cells:
         _write_cells(conn, new_cells)
     on_events_stored(conn, batch, {e.kind for e in events}, lo, hi)
