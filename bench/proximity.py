@@ -2,16 +2,22 @@
 
   raw SQL floor        KNN "nearest 5 cameras" (ORDER BY geom <-> pt LIMIT 5), one connection
   HTTP floor           GET /healthz (one SELECT 1 through the same app and pool), 4 concurrent clients
-  engine SQL           rtcc_proximity() for cameras + recent context, and for 10 routed units
+  engine SQL           rtcc_proximity() for cameras + recent context
+  engine ETA           engine.answer_json() for 10 routed units (candidates in SQL, the in-memory graph)
   HTTP by coordinates  GET /api/nearest?lon&lat&units=0 (5 cameras + recent), 4 concurrent clients
   HTTP by address      GET /api/nearest?address=...&units=0, 4 concurrent clients
   HTTP ETA             GET /api/nearest?lon&lat&cameras=0&recent_m=0&units=5 (10 candidates routed), 1 client
+  HTTP fleet lines     GET /api/nearest?lon&lat&units=5 against units=0 (the whole answer), 1 client, for
+                       the dense synthetic fleet and for a sparse one (50 units over the city, like the
+                       demo's): units=5 within 6x of units=0 is the target (issue 12, item 6)
 
 Needs a separate database with synthetic data (never the dev database `rtcc`):
   DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/rtcc synth --events 1000000 --cameras 50000 --units 500
 Run:
   DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/python bench/proximity.py [--seconds 5] [--workers 1]
-The server is started with RTCC_UNIT_MAX_AGE_S=1e9 so the synthetic unit positions (minutes old by the
+The sparse fleet is made for the run by leaving 50 units (spread by a seeded md5 order) available and
+marking the others 'offduty'; their statuses are restored afterwards. The server is started with
+RTCC_UNIT_MAX_AGE_S=1e9 so the synthetic unit positions (minutes old by the
 time the bench runs) still count as fresh; routing work is the same. Every request asks as of the newest
 synthetic event (`at=`), so the recent-context window (500 m, 60 min) holds events as it would live.
 """
@@ -32,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, Client, pct, server  # noqa: E402
 
 TARGETS = {"http_coords": (10.0, 500.0), "http_address": (30.0, None), "http_eta": (100.0, None)}
+ETA_RATIO = 6.0   # /api/nearest?units=5 p50 within this many times units=0 (issue 12, item 6)
+SPARSE_UNITS = 50
 
 
 def bench_url() -> str:
@@ -51,8 +59,8 @@ def prepare(url: str, n_points: int, n_addr: int, seed: int) -> tuple[list[tuple
         print(f"database {c.info.dbname}: {cams:,} cameras, {units:,} units, {events:,} events, newest {at}")
         if cams < 10_000:
             sys.exit("too few cameras: run `rtcc synth` into this database first (see the docstring)")
-        for f in sorted((ROOT / "sql").glob("03*.sql")):  # idempotent: the functions as in this tree
-            c.execute(f.read_text())
+        from services import migrate
+        migrate.apply(c)  # the schema and functions as in this tree
         c.execute("SELECT setseed(%s)", (seed / 1000,))
         pts = c.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_LineInterpolatePoint(geom, 0.5) AS p "
                         "FROM streets WHERE subtype = 'Paved Road' ORDER BY md5(id::text || %s) LIMIT %s) q",
@@ -132,6 +140,47 @@ def row(name: str, lat: list[float], rps: float, target: tuple[float | None, flo
     print(f"{name:<34} {len(lat):>7} {p50:>8.2f} {p99:>8.2f} {rps:>9.0f}   {' '.join(verdict):<28} {note}")
 
 
+def engine_eta(url: str, pts: list[tuple[float, float]], p: dict, seconds: float) -> tuple[list[float], float]:
+    """engine.answer_json (candidates in SQL, routing in this process) on one connection."""
+    from services.proximity import engine
+    lat: list[float] = []
+    with psycopg.connect(url, autocommit=True) as c:
+        engine.answer_json(c, *pts[0], p)  # loads the graph
+        end, i = time.perf_counter() + seconds, 0
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            engine.answer_json(c, *pts[i % len(pts)], p)
+            lat.append((time.perf_counter() - t) * 1000)
+            i += 1
+    return lat, 1000 * len(lat) / sum(lat)
+
+
+def fleet_lines(url: str, base: str, pts: list[tuple[float, float]], at: str, s: float, seed: int) -> None:
+    """units=5 against units=0 (the whole answer, 1 client) for the dense fleet, then a sparse one."""
+    def pair(label: str) -> None:
+        q = [{"lon": x, "lat": y, "at": at} for x, y in pts]
+        lat0, rps0, err0 = http_load(base, [f"/api/nearest?{urlencode(d | {'units': 0})}" for d in q], 1, s / 2)
+        lat5, rps5, err5 = http_load(base, [f"/api/nearest?{urlencode(d | {'units': 5})}" for d in q], 1, s)
+        ratio = pct(lat5, 50) / pct(lat0, 50)
+        row(f"HTTP nearest units=0, {label}", lat0, rps0, note=f"1 client, {err0} errors")
+        row(f"HTTP nearest units=5, {label}", lat5, rps5,
+            note=f"1 client, {err5} errors; p50 {ratio:.1f}x units=0, target <={ETA_RATIO:g}x "
+                 f"{'OK' if ratio <= ETA_RATIO else 'MISS'}")
+
+    with psycopg.connect(url, autocommit=True) as c:
+        dense = c.execute("SELECT count(*) FROM units WHERE status = 'available'").fetchone()[0]
+    pair(f"dense {dense}")
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE TEMP TABLE bench_status AS SELECT id, status FROM units")
+        try:
+            c.execute("UPDATE units SET status = 'offduty' WHERE status = 'available' AND id NOT IN ("
+                      "SELECT id FROM units WHERE status = 'available' AND geom IS NOT NULL "
+                      "ORDER BY md5(id || %s) LIMIT %s)", (str(seed), SPARSE_UNITS))
+            pair(f"sparse {SPARSE_UNITS}")
+        finally:
+            c.execute("UPDATE units u SET status = b.status FROM bench_status b WHERE b.id = u.id")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each measurement")
@@ -155,7 +204,6 @@ def main() -> None:
     from datetime import datetime
     pc = orjson.dumps(engine.params(units=0, at=datetime.fromisoformat(at))).decode()
     pcr = orjson.dumps(engine.params(units=0, recent_m=0)).decode()
-    pu = orjson.dumps(engine.params(cameras=0, units=5, recent_m=0)).decode()
     res = sql_mix(url, {
         "raw SQL floor: KNN 5 cameras": (knn, pts),
         "engine SQL: 5 cameras": (eng, [(x, y, pcr) for x, y in pts]),
@@ -163,8 +211,8 @@ def main() -> None:
     }, s)
     for name, (lat, qps) in res.items():
         row(name, lat, qps, note="1 connection, interleaved" + (", rtcc_proximity()" if "engine" in name else ""))
-    lat, qps = sql_mix(url, {"eta": (eng, [(x, y, pu) for x, y in pts])}, s / 2)["eta"]
-    row("engine SQL: ETA 10 candidates", lat, qps, note="1 connection, rtcc_proximity()")
+    lat, qps = engine_eta(url, pts, engine.params(cameras=0, units=5, recent_m=0), s / 2)
+    row("engine: ETA 10 candidates", lat, qps, note="1 connection, engine.answer_json()")
 
     with server(url, workers=a.workers) as base:
         lat, rps, err = http_load(base, ["/healthz"], a.clients, s / 2)
@@ -182,6 +230,7 @@ def main() -> None:
         row("HTTP ETA, 10 candidate units", lat, rps, TARGETS["http_eta"], f"1 client, {err} errors")
         lat, rps, err = http_load(base, eta, a.clients, s)
         row("HTTP ETA, 10 candidate units", lat, rps, TARGETS["http_eta"], f"{a.clients} clients, {err} errors")
+        fleet_lines(url, base, pts, at, s, a.seed)
     print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

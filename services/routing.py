@@ -1,5 +1,7 @@
-"""GET /api/route: the drive path between two points over the street graph (pgRouting), for the
-map to draw a unit's route to an incident. Same graph and costs as the proximity ETAs."""
+"""GET /api/route: the drive path between two points over the street graph, for the map to draw a
+unit's route to an incident. The same snaps, graph and search as the unit ETAs of /api/nearest
+(services/proximity/graph.py), so the line drawn is the drive the ETA measured, off-street legs
+included, and its duration_s is that ETA."""
 from __future__ import annotations
 
 import orjson
@@ -9,27 +11,35 @@ from starlette.responses import Response
 
 from services import db
 from services.errors import Unprocessable
+from services.proximity import graph
+from services.proximity.graph import Snap
+from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["proximity"])
-MARGIN_DEG = 0.01  # search box around the two ends (~1 km): routing never scans the whole city
 
-ROUTE_SQL = """
-WITH ends AS (
-    SELECT (SELECT id FROM route_nodes ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%(fx)s, %(fy)s), 4326) LIMIT 1) AS a,
-           (SELECT id FROM route_nodes ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%(tx)s, %(ty)s), 4326) LIMIT 1) AS b
-), path AS (
-    SELECT d.seq, d.node, d.edge
-    FROM ends, pgr_dijkstra(
-        format('SELECT id, source, target, cost, reverse_cost FROM route_edges WHERE geom && %%L::geometry',
-               ST_Expand(ST_MakeEnvelope(least(%(fx)s, %(tx)s), least(%(fy)s, %(ty)s),
-                                         greatest(%(fx)s, %(tx)s), greatest(%(fy)s, %(ty)s), 4326), %(m)s)),
-        ends.a, ends.b, true) d
-)
-SELECT ST_AsGeoJSON(ST_MakeLine(
-           CASE WHEN p.node = e.source THEN e.geom ELSE ST_Reverse(e.geom) END ORDER BY p.seq), 6),
-       sum(CASE WHEN p.node = e.source THEN e.cost ELSE e.reverse_cost END),
-       sum(e.length_m)
-FROM path p JOIN route_edges e ON e.id = p.edge
+SNAP_SQL = """
+SELECT s.edge, s.frac, s.off_m, (SELECT version FROM route_graph),
+       ST_Distance(ST_SetSRID(ST_MakePoint(%(fx)s, %(fy)s), 4326)::geography,
+                   ST_SetSRID(ST_MakePoint(%(tx)s, %(ty)s), 4326)::geography)
+FROM (VALUES (1, ST_SetSRID(ST_MakePoint(%(fx)s, %(fy)s), 4326)),
+             (2, ST_SetSRID(ST_MakePoint(%(tx)s, %(ty)s), 4326))) p(i, g)
+LEFT JOIN LATERAL rtcc_route_snap(p.g, %(snap)s) s ON true
+ORDER BY p.i
+"""
+
+# The drive as one line: start, the pieces of edges (fractions in driving order), end.
+LINE_SQL = """
+SELECT ST_AsGeoJSON(ST_MakeLine(q.g ORDER BY q.o), 6), sum(q.m)
+FROM (
+    SELECT 0 AS o, ST_SetSRID(ST_MakePoint(%(fx)s, %(fy)s), 4326) AS g, %(off)s::float8 AS m
+    UNION ALL
+    SELECT p.o, CASE WHEN p.a <= p.b THEN ST_LineSubstring(e.geom, p.a, p.b)
+                     ELSE ST_Reverse(ST_LineSubstring(e.geom, p.b, p.a)) END, abs(p.b - p.a) * e.length_m
+    FROM unnest(%(edges)s::integer[], %(a)s::float8[], %(b)s::float8[]) WITH ORDINALITY AS p(edge, a, b, o)
+    JOIN route_edges e ON e.id = p.edge
+    UNION ALL
+    SELECT 1e9, ST_SetSRID(ST_MakePoint(%(tx)s, %(ty)s), 4326), 0
+) q
 """
 
 
@@ -48,14 +58,25 @@ def _point(text: str, name: str) -> tuple[float, float]:
 async def route(frm: str = Query(..., alias="from", description="start as lon,lat (e.g. a unit's position)"),
                 to: str = Query(..., description="end as lon,lat (e.g. the incident)")):
     (fx, fy), (tx, ty) = _point(frm, "from"), _point(to, "to")
+    args = {"fx": fx, "fy": fy, "tx": tx, "ty": ty, "snap": get_settings().route_snap_max_m}
 
     def run():
         with db.pool().connection() as conn:
-            return conn.execute(ROUTE_SQL, {"fx": fx, "fy": fy, "tx": tx, "ty": ty, "m": MARGIN_DEG}).fetchone()
+            (o_edge, o_frac, o_off, version, dist), (d_edge, d_frac, d_off, _, _) = \
+                conn.execute(SNAP_SQL, args).fetchall()
+            if o_edge is None or d_edge is None:
+                raise Unprocessable(f"{'from' if o_edge is None else 'to'} is more than "
+                                    f"{args['snap']:g} m from any street")
+            [leg] = graph.current(version).legs(Snap(d_edge, d_frac, d_off), [Snap(o_edge, o_frac, o_off)],
+                                                1, [dist], paths=True)
+            if leg is None:
+                raise Unprocessable("no path between these points on the street network")
+            edges, a, b = zip(*leg.pieces)
+            line, metres = conn.execute(LINE_SQL, args | {"edges": list(edges), "a": list(a), "b": list(b),
+                                                          "off": o_off + d_off}).fetchone()
+            return line, leg.seconds, metres
 
-    geom, seconds, metres = await run_in_threadpool(run)
-    if geom is None:
-        raise Unprocessable("no path between these points on the street network (within ~1 km around them)")
-    feature = {"type": "Feature", "geometry": orjson.loads(geom),
+    line, seconds, metres = await run_in_threadpool(run)
+    feature = {"type": "Feature", "geometry": orjson.loads(line),
                "properties": {"duration_s": round(seconds, 1), "length_m": round(metres, 1)}}
     return Response(orjson.dumps(feature), media_type="application/geo+json")

@@ -152,8 +152,12 @@ def test_database_of_the_old_chain_upgrades_to_the_fresh_schema(empty_database, 
     upgraded, fresh = _schema(second_empty_database), _schema(empty_database)
     for part in fresh:
         assert upgraded[part] == fresh[part], part
-    # every function and view of the old chain is still defined
-    assert {f[0] for f in old["functions"]} <= {f[0] for f in fresh["functions"]}
+    # every function and view of the old chain is still defined, but those a later migration retired
+    retired = {  # migrations/190: unit ETAs moved from pgRouting to the in-memory graph
+        "rtcc_nearest_units(geometry,integer,integer,double precision,double precision,double precision,"
+        "double precision,double precision)",
+        "rtcc_route_seconds(geometry,geometry[],double precision,double precision,double precision)"}
+    assert {f[0] for f in old["functions"]} - retired <= {f[0] for f in fresh["functions"]}
     assert {v[0] for v in old["views"]} <= {v[0] for v in fresh["views"]}
 
 

@@ -1,4 +1,5 @@
-"""One call into PostgreSQL per answer: parameters in, JSON text out (no Python re-encoding)."""
+"""One call into PostgreSQL per answer: parameters in, JSON text out (no Python re-encoding). With
+units asked for, their drive times come first from the in-memory graph (eta.py) as p["routed"]."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +8,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from services.proximity import eta
 from services.settings import get_settings
 
 SQL = "SELECT rtcc_proximity(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s::jsonb)::text"
@@ -37,13 +39,26 @@ def params(cameras: int | None = None, units: int | None = None, radius_m: float
 
 def answer_json(conn: psycopg.Connection, lon: float, lat: float, p: dict[str, Any]) -> bytes:
     """{"cameras": [...], "units": [...], "recent": [...]} as JSON bytes, built by PostgreSQL."""
+    p = p | {"routed": eta.routed(conn, lon, lat, p)}
     return conn.execute(SQL, (lon, lat, orjson.dumps(p).decode())).fetchone()[0].encode()
 
 
 async def answer_json_async(aconn: psycopg.AsyncConnection, lon: float, lat: float, p: dict[str, Any]) -> bytes:
     """answer_json on an async connection (routes on the event loop)."""
+    p = p | {"routed": await eta.routed_async(aconn, lon, lat, p)}
     cur = await aconn.execute(SQL, (lon, lat, orjson.dumps(p).decode()))
     return (await cur.fetchone())[0].encode()
+
+
+def run_job(conn: psycopg.Connection, event_id: int, p: dict[str, Any]) -> None:
+    """Compute, store and announce the answer for a queued event (rtcc_proximity_run), in the
+    caller's transaction."""
+    loc = conn.execute("SELECT ST_X(e.geom), ST_Y(e.geom) FROM proximity_jobs j JOIN events e "
+                       "ON e.id = j.event_id AND e.observed_at = j.observed_at WHERE j.event_id = %s",
+                       (event_id,)).fetchone()
+    if loc is not None and loc[0] is not None:
+        p = p | {"routed": eta.routed(conn, loc[0], loc[1], p)}
+    conn.execute("SELECT rtcc_proximity_run(%s, %s::jsonb)", (event_id, orjson.dumps(p).decode()))
 
 
 def with_location(location: dict[str, Any], body: bytes) -> bytes:

@@ -14,7 +14,6 @@ import logging
 import queue
 import threading
 
-import orjson
 import psycopg
 
 from services import db
@@ -96,7 +95,7 @@ def _work() -> None:
 
 def drain(conn: psycopg.Connection, limit: int | None = None) -> int:
     """Compute every queued answer (oldest first); returns how many were stored."""
-    p = orjson.dumps(engine.params()).decode()
+    p = engine.params()
     done = 0
     while (limit is None or done < limit) and not _stopping.is_set():
         ev = None
@@ -108,7 +107,7 @@ def drain(conn: psycopg.Connection, limit: int | None = None) -> int:
                 if row is None:
                     break
                 ev = row[0]
-                conn.execute("SELECT rtcc_proximity_run(%s, %s::jsonb)", (ev, p))
+                engine.run_job(conn, ev, p)
             done += 1
         except psycopg.OperationalError:
             raise

@@ -81,6 +81,41 @@ CREATE OR REPLACE TRIGGER streets_route_del AFTER DELETE ON streets REFERENCING 
 CREATE OR REPLACE TRIGGER streets_route_trunc AFTER TRUNCATE ON streets
     FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_sync();
 
+-- route_graph.version moves with every statement that changes route_edges.
+CREATE OR REPLACE FUNCTION rtcc_route_graph_bump() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM changed) THEN  -- a statement that changed no row leaves the graph as it was
+        UPDATE route_graph SET version = version + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION rtcc_route_graph_bump_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE route_graph SET version = version + 1;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER route_edges_version_ins AFTER INSERT ON route_edges REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_graph_bump();
+CREATE OR REPLACE TRIGGER route_edges_version_upd AFTER UPDATE ON route_edges REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_graph_bump();
+CREATE OR REPLACE TRIGGER route_edges_version_del AFTER DELETE ON route_edges REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_graph_bump();
+CREATE OR REPLACE TRIGGER route_edges_version_trunc AFTER TRUNCATE ON route_edges
+    FOR EACH STATEMENT EXECUTE FUNCTION rtcc_route_graph_bump_truncate();
+
+-- A point on the graph: its nearest edge (KNN), the fraction along it where the point
+-- lies (0 = the edge's source end), and how far off it (metres). No row beyond snap_max_m.
+CREATE OR REPLACE FUNCTION rtcc_route_snap(p geometry, snap_max_m double precision)
+RETURNS TABLE (edge integer, frac double precision, off_m double precision)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT s.id, s.f, s.d FROM (
+        SELECT e.id, ST_LineLocatePoint(e.geom, p) AS f, ST_Distance(e.geom::geography, p::geography) AS d
+        FROM route_edges e ORDER BY e.geom <-> p LIMIT 1) s
+    WHERE s.d <= snap_max_m
+$$;
+
 -- A database whose streets were loaded before the graph existed gets its graph now.
 DO $$
 BEGIN

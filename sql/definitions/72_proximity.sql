@@ -43,17 +43,15 @@ BEGIN
 END $fn$;
 
 -- The whole answer for a point, parameters as a JSON object (keys: cameras, radius_m,
--- default_range_m, units, candidates, max_age_s, unit_radius_m, snap_max_m, recent_m, recent_min, at,
--- exclude_id).
+-- default_range_m, units, routed, recent_m, recent_min, at, exclude_id; candidates, max_age_s,
+-- unit_radius_m, snap_max_m are read by rtcc_unit_candidates). Without `routed` there are no units.
 CREATE OR REPLACE FUNCTION rtcc_proximity(pt geometry, p jsonb) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN json_build_object(
         'cameras', rtcc_nearest_cameras(pt, (p->>'cameras')::integer, (p->>'radius_m')::float8,
                                         (p->>'default_range_m')::float8),
-        'units', rtcc_nearest_units(pt, (p->>'units')::integer, (p->>'candidates')::integer,
-                                    (p->>'max_age_s')::float8, COALESCE((p->>'unit_radius_m')::float8, 20000),
-                                    COALESCE((p->>'snap_max_m')::float8, 250)),
+        'units', rtcc_rank_units(pt, (p->>'units')::integer, p->'routed'),
         'recent', rtcc_recent_events(pt, COALESCE((p->>'at')::timestamptz, now()), (p->>'recent_m')::float8,
                                      (p->>'recent_min')::float8, (p->>'exclude_id')::bigint));
 END $$;
@@ -82,7 +80,7 @@ END $$;
 
 -- Compute, store and announce the answer for one event (the caller's transaction): removes its job
 -- and NOTIFYs rtcc_live with {"type": "proximity", "event_id": ...}. Returns false when the event
--- no longer exists or has no location.
+-- no longer exists or has no location. p.routed (the units' ETAs) is used, not stored.
 CREATE OR REPLACE FUNCTION rtcc_proximity_run(ev bigint, p jsonb) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -100,7 +98,7 @@ BEGIN
     q := p || jsonb_build_object('at', e.observed_at, 'exclude_id', e.id);
     res := rtcc_proximity(e.geom, q);
     INSERT INTO proximity_results (event_id, observed_at, kind, computed_at, params, result)
-    VALUES (e.id, e.observed_at, e.kind, now(), q,
+    VALUES (e.id, e.observed_at, e.kind, now(), q - 'routed',
             jsonb_build_object('location', jsonb_build_object(
                 'lon', ST_X(e.geom), 'lat', ST_Y(e.geom),
                 'source', CASE WHEN e.loc_method = 'geocoded' THEN 'geocoded' ELSE 'given' END,
