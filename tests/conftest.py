@@ -105,16 +105,25 @@ def database_url(admin_url):
         a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def empty_database(admin_url):
-    """An empty database of its own (dropped afterwards), for migration and fresh-install tests."""
-    name = f"rtcc_test_empty_{os.getpid()}"
+def _empty_database(admin_url: str, name: str):
     with psycopg.connect(admin_url, autocommit=True) as a:
         a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         a.execute(f'CREATE DATABASE "{name}"')
     yield _url_for(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as a:
         a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database(admin_url):
+    """An empty database of its own (dropped afterwards), for migration and fresh-install tests."""
+    yield from _empty_database(admin_url, f"rtcc_test_empty_{os.getpid()}")
+
+
+@pytest.fixture
+def other_empty_database(admin_url):
+    """A second empty database, for tests that compare two installs."""
+    yield from _empty_database(admin_url, f"rtcc_test_other_{os.getpid()}")
 
 
 @pytest.fixture

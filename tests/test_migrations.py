@@ -2,7 +2,6 @@
 view and trigger, each in one file) are re-applied when they change; a database migrated through
 the old flat chain of sql/*.sql ends with the same schema as a fresh one."""
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -117,22 +116,11 @@ def _git(*args: str) -> bytes:
                     f"run it in a full clone of the repository: {e}")
 
 
-@pytest.fixture
-def second_empty_database(admin_url):
-    name = f"rtcc_test_old_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        a.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as a:
-        a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_database_of_the_old_chain_upgrades_to_the_fresh_schema(empty_database, second_empty_database):
+def test_database_of_the_old_chain_upgrades_to_the_fresh_schema(empty_database, other_empty_database):
     old_files = sorted(n for n in _git("ls-tree", "--name-only", f"{OLD_CHAIN}:sql").decode().split()
                        if n.endswith(".sql"))
     assert len(old_files) == 27, old_files
-    with psycopg.connect(second_empty_database, autocommit=True) as c:
+    with psycopg.connect(other_empty_database, autocommit=True) as c:
         # what the old migrate.py did: apply each file in order, record its name and checksum
         c.execute("CREATE TABLE schema_migrations ("
                   " version text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
@@ -142,14 +130,14 @@ def test_database_of_the_old_chain_upgrades_to_the_fresh_schema(empty_database, 
                 c.execute(sql)
                 c.execute("INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
                           (name, hashlib.sha256(sql).hexdigest()))
-        old = _schema(second_empty_database)
+        old = _schema(other_empty_database)
         applied = migrate.apply(c)
         assert applied.definitions == [p.name for p in migrate.definition_files()]
         assert "060_legacy_leftovers.sql" in applied.migrations
         assert migrate.apply(c) == ([], [])
     with psycopg.connect(empty_database, autocommit=True) as c:
         migrate.apply(c)
-    upgraded, fresh = _schema(second_empty_database), _schema(empty_database)
+    upgraded, fresh = _schema(other_empty_database), _schema(empty_database)
     for part in fresh:
         assert upgraded[part] == fresh[part], part
     # every function and view of the old chain is still defined, but those a later migration retired
