@@ -39,8 +39,12 @@ def db_down() -> None:
 def db_migrate() -> None:
     """Apply pending migrations (sql/migrations/) and changed definitions (sql/definitions/)."""
     from services import db, migrate
-    with db.connect(autocommit=True) as conn:
-        applied = migrate.apply(conn)
+    try:
+        with db.connect(autocommit=True) as conn:
+            applied = migrate.apply(conn)
+    except migrate.MigrationError as e:  # a person must act: say what, without a traceback
+        typer.echo(f"rtcc db migrate: {e}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"migrations applied: {', '.join(applied.migrations) or 'none pending'}")
     typer.echo(f"definitions applied: {', '.join(applied.definitions) or 'none changed'}")
 
