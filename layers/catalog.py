@@ -48,7 +48,7 @@ class Layer:
 P = Property
 EVENT_COMMON = (P("feed_id", "string", "the feed's own id"), P("observed_at", "datetime"),
                 P("received_at", "datetime"), P("district"), P("beat"), P("loc_method", "string",
-                "given, camera, geocoded or failed"))
+                "given, camera, geocoded, failed or none (a tip that named no place)"))
 
 CATALOG: tuple[Layer, ...] = (
     Layer("cad_incidents", "CAD incidents", "Computer-aided dispatch incidents (and historical crime "
@@ -71,6 +71,13 @@ CATALOG: tuple[Layer, ...] = (
           EVENT_COMMON + (P("plate"), P("state"), P("camera_id"), P("confidence", "number")),
           Style("#1971c2", "circle", "🚗"), time_column="observed_at", group="events",
           event_kind="alpr_read", thin_below_zoom=14, large=True, roles=("analyst",)),
+    Layer("tips", "Tips and leads", "Tips and social-media leads (phone, web form, social media, walk-in); "
+          "personal data: analysts only", "tips", "Point",
+          EVENT_COMMON + (P("source", "string", "phone, web, social, walkin, text, email or other"), P("text"),
+                          P("credibility", "string", "unverified, low, medium or high"),
+                          P("anonymous", "boolean"), P("case_number"), P("address"), P("loc_score", "number")),
+          Style("#e64980", "circle", "💬"), time_column="observed_at", group="events",
+          event_kind="tip", roles=("analyst",)),
     Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
           "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
                     P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),

@@ -9,6 +9,7 @@ from services.responses import JSONResponse
 from services import alerts, db, errors, live
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
+from services.investigations import router as investigations_router
 from services.proximity import jobs as proximity_jobs
 from services.proximity import router as proximity_router
 from services.routing import router as routing_router
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
     app.include_router(routing_router)  # /api/route: drive path for the map
     app.include_router(alerts.router)  # hotlists, rules, geofences, alerts, channels, CAP feed
+    app.include_router(investigations_router)  # /api/alpr/*, /api/correlate, /api/cases, /api/replay
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog
     app.include_router(web_router)
     return app

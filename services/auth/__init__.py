@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules:write": frozenset({"supervisor", "admin"}),
     "channels:admin": frozenset({"admin"}),
     "cases:read": frozenset({"analyst", "supervisor", "admin"}),
+    "cases:write": frozenset({"analyst", "supervisor", "admin"}),   # notes, links (investigations)
     "cases:export": frozenset({"analyst", "supervisor", "admin"}),
     "audit:read": frozenset({"supervisor", "admin"}),
     "users:admin": frozenset({"admin"}),

@@ -281,6 +281,72 @@ def norm_incident(row: dict, feed: Feed, i: int) -> Event:
     return ev
 
 
+TIP_SOURCES = ("phone", "web", "social", "walkin", "text", "email", "other")
+_TIP_SOURCE_ALIASES = {"socialmedia": "social", "webform": "web", "online": "web", "walk": "walkin",
+                       "call": "phone", "hotline": "phone", "sms": "text"}
+TIP_CREDIBILITY = ("unverified", "low", "medium", "high")
+_URL = re.compile(r"^https?://\S+$", re.I)
+_CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")  # as cases.case_number (sql/140)
+
+
+def _bool(row: dict, key: str) -> bool | None:
+    v = row.get(key)
+    if v is None or isinstance(v, bool):
+        return v
+    t = str(v).strip().lower()
+    if t in ("1", "true", "yes", "y", "t"):
+        return True
+    if t in ("0", "false", "no", "n", "f"):
+        return False
+    raise RowError(f"{key} {v!r} is not true or false")
+
+
+def _urls(row: dict, key: str) -> list[str]:
+    """A list of http(s) links: a JSON list, or text separated by commas, semicolons or spaces."""
+    v = row.get(key)
+    if v is None:
+        return []
+    items = v if isinstance(v, list) else re.split(r"[\s,;]+", str(v))
+    out = [str(u).strip() for u in items if str(u).strip()]
+    if len(out) > 20:
+        raise RowError(f"{key}: at most 20 links")
+    bad = [u for u in out if not _URL.match(u) or len(u) > 2000]
+    if bad:
+        raise RowError(f"{key}: {bad[0][:80]!r} is not an http(s) link")
+    return out
+
+
+def norm_tip(row: dict, feed: Feed, i: int) -> Event:
+    """A tip or social-media lead: where it came from, what it says, how far it is believed. The
+    place is optional (a point, or an address geocoded like CAD's); an anonymous tip's reporter
+    is dropped here, never stored."""
+    ev = _event(row, feed, i)
+    text = str(row.get("text") or "").strip()
+    if not text:
+        raise RowError("missing text")
+    if len(text) > 20_000:
+        raise RowError("text is longer than 20,000 characters")
+    src = re.sub(r"[\s_-]", "", str(row.get("source") or "other").lower())
+    src = _TIP_SOURCE_ALIASES.get(src, src)
+    if src not in TIP_SOURCES:
+        raise RowError(f"source {row.get('source')!r} is not one of {', '.join(TIP_SOURCES)}")
+    cred = str(row.get("credibility") or "unverified").strip().lower()
+    if cred not in TIP_CREDIBILITY:
+        raise RowError(f"credibility {row.get('credibility')!r} is not one of {', '.join(TIP_CREDIBILITY)}")
+    case = str(row["case_number"]).strip() if row.get("case_number") is not None else None
+    if case is not None and not _CASE_NUMBER.match(case):
+        raise RowError(f"case_number {case[:80]!r} must be 1-64 letters, digits or . _ / -")
+    anonymous = bool(_bool(row, "anonymous"))
+    ev.type = src
+    ev.attrs = {"source": src, "text": text, "links": _urls(row, "links"), "media": _urls(row, "media"),
+                "credibility": cred, "anonymous": anonymous, "case_number": case,
+                "reporter": None if anonymous else row.get("reporter"),
+                **{k: v for k, v in _attrs(row, feed.fields).items() if k not in ("reporter",)}}
+    if ev.lon is None and not ev.address:
+        ev.loc_method, ev.loc_score = "none", None  # a tip need not say where
+    return ev
+
+
 def norm_avl(row: dict, feed: Feed, i: int) -> UnitPosition:
     uid = _id(row, "unit_id")
     status = str(row.get("status") or "available").lower().replace("-", "").replace(" ", "").replace("_", "")
@@ -326,6 +392,10 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
     Feed("call", "call", ("id", "observed_at"),
          ("id", "observed_at", "type", "address", "lon", "lat", "priority"), norm_incident,
          limits={"description": 10_000}),
+    Feed("tip", "tip", ("id", "observed_at", "text"),
+         ("id", "observed_at", "source", "text", "links", "media", "address", "lon", "lat", "credibility",
+          "anonymous", "case_number", "reporter"), norm_tip,
+         limits={"text": 20_000, "links": 42_000, "media": 42_000}),  # 20 links of up to 2,000 characters
     Feed("avl", "unit", ("unit_id", "observed_at", "lon", "lat"),
          ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type"), norm_avl),
     Feed("camera", "camera", ("id", "lon", "lat"),

@@ -128,11 +128,11 @@ def _locate(conn, events: list[Event], res: IngestResult, raw_rejects, rows) -> 
         cams = {r[0]: (r[1], r[2]) for r in conn.execute(
             "SELECT id, ST_X(geom), ST_Y(geom) FROM cameras WHERE id = ANY(%s)", (list(cam_ids),))}
     # Address-only events are geocoded in one set-based call for the whole batch.
-    to_geocode = [e for e in events if e.lon is None and e.kind != "alpr_read"]
+    to_geocode = [e for e in events if e.lon is None and e.kind != "alpr_read" and e.loc_method != "none"]
     found = dict(zip(map(id, to_geocode), geocoder.geocode_many(conn, [e.address for e in to_geocode])))
     out = []
     for e in events:
-        if e.lon is not None:
+        if e.lon is not None or e.loc_method == "none":  # placed, or (a tip) said nowhere
             out.append(e)
             continue
         if e.kind == "alpr_read":
