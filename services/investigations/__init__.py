@@ -2,8 +2,8 @@
 co-travel, correlation around an incident, cases and their export, replay. One router."""
 from fastapi import APIRouter
 
-from services.investigations import alpr_search, cases, correlate, near, trajectory
+from services.investigations import alpr_search, cases, correlate, export, near, replay, trajectory
 
 router = APIRouter()
-for _part in (alpr_search, trajectory, near, correlate, cases):
+for _part in (alpr_search, trajectory, near, correlate, cases, export, replay):
     router.include_router(_part.router)

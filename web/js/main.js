@@ -12,6 +12,7 @@ import { AddressSearch } from './search.js';
 import { TaskForm } from './taskform.js';
 import { AlertInbox, boloForm } from './alerts.js';
 import { GeofenceDrawer } from './geofence.js';
+import { Investigations, looksLikePlate } from './investigate.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -108,9 +109,12 @@ async function start() {
   const inbox = new AlertInbox({ map, root: $('#inbox'), listEl: $('#alert-list'), countEl: $('#alert-count'),
     soundEl: $('#alert-sound'), onOpen: openAlert });
   boloForm($('#bolo-dialog'), $('#bolo-open'));
-  window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox };
+  const inv = new Investigations({ map, catalog, kindInfo, select });
+  panel.actions = inv.actions();
+  window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox, inv };
   map.on('load', async () => {
     addOverlays(map);
+    inv.addLayers();
     live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
       statusEl: $('#conn-status'), autoOpenEl: $('#auto-open'), onSelect: (ev, o) => select(ev, o),
       onProximity: m => panel.pushed(m), onAlert: a => inbox.pushed(a) });
@@ -146,6 +150,7 @@ async function start() {
   });
 
   new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,
+    isPlate: looksLikePlate, onPlate: q => window.rtcc.inv.searchPlate(q),
     onPick: c => {
       map.flyTo({ center: [c.lon, c.lat], zoom: 17, duration: 1200 });
       select({ lon: c.lon, lat: c.lat, title: c.normalized || 'Search result', address: c.match_type ? `${c.match_type}, score ${c.score}` : null });

@@ -90,7 +90,10 @@ export class ProximityPanel {
       h('div.detail-actions',
         h('button#task-btn.primary', { type: 'button', onclick: () => this.onTask(t) }, t.id != null ? '+ Task for this incident' : '+ Task here'),
         h('button', { type: 'button', onclick: () => this.map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(this.map.getZoom(), 16) }) }, 'Zoom to'),
-        h('button', { type: 'button', title: 'Fit the cameras and units found', onclick: () => this.fitAll() }, 'Show all')),
+        h('button', { type: 'button', title: 'Fit the cameras and units found', onclick: () => this.fitAll() }, 'Show all'),
+        // other parts of the client add their own (investigations: correlate, plates near, tip, case)
+        (this.actions || []).filter(a => !a.when || a.when(t)).map(a =>
+          h('button', { type: 'button', 'data-action': a.id, onclick: () => a.run(t) }, a.label))),
       h('div#detail-body', h('p.loading', 'Finding cameras and units…')));
     this.root.dataset.state = 'loading';
     this.root.dataset.target = t.id != null ? String(t.id) : `${t.lon.toFixed(5)},${t.lat.toFixed(5)}`;

@@ -6,8 +6,8 @@ import { h, getJSON, debounce } from './util.js';
 const COORDS = /^\s*(-?\d{1,2}\.\d+)\s*[, ]\s*(-?\d{1,3}\.\d+)\s*$/;
 
 export class AddressSearch {
-  constructor({ form, input, list, catalog, onPick }) {
-    Object.assign(this, { form, input, list, catalog, onPick });
+  constructor({ form, input, list, catalog, onPick, isPlate, onPlate }) {
+    Object.assign(this, { form, input, list, catalog, onPick, isPlate, onPlate });
     this.items = [];
     this.active = -1;
     this.seq = 0;
@@ -24,6 +24,10 @@ export class AddressSearch {
   async query(go) {
     const q = this.input.value.trim();
     if (!q) return;
+    if (this.onPlate && this.isPlate(q)) { // "7AB1234", "7AB*": a plate search, not an address
+      if (go) { this.show([]); this.onPlate(q); } else this.message(`Enter: search plate reads for ${q.toUpperCase()}`);
+      return;
+    }
     const m = COORDS.exec(q);
     if (m) {
       const lat = +m[1], lon = +m[2];

@@ -1,10 +1,12 @@
-// The time window: last 1 h / 24 h / 7 d (or more) ending now ("live"), or a past window chosen
-// on the replay slider. Tile layers follow it through an RFC 3339 interval in `datetime=`.
+// The time window: last 1 h / 24 h / 7 d (or more) ending now ("live"), or a replay of that window
+// on the slider: it spans the chosen window (an hour, a shift, a day…) at one-minute steps, and the
+// map shows what happened from the window's start up to the slider's minute. Tile layers follow it
+// through an RFC 3339 interval in `datetime=`.
 import { h, fmtTime } from './util.js';
 
 export const WINDOWS = [['1h', 3600e3, '1 h'], ['24h', 86400e3, '24 h'], ['7d', 7 * 86400e3, '7 d'],
   ['30d', 30 * 86400e3, '30 d'], ['1y', 365 * 86400e3, '1 y'], ['all', null, 'All']];
-const STEPS = 1000;
+const MINUTE = 60e3;
 const iso = ms => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class TimeWindow {
@@ -16,8 +18,9 @@ export class TimeWindow {
     this.playing = null;
     this.buttons = WINDOWS.map(([k, , label]) => h('button.win', { type: 'button', 'data-win': k,
       'aria-pressed': String(k === this.win), onclick: () => this.setWindow(k) }, label));
-    this.slider = h('input#replay', { type: 'range', min: 0, max: STEPS, value: STEPS, step: 1,
-      'aria-label': 'Replay: end of the time window', oninput: () => this.fromSlider() });
+    this.rangeEnd = null; // the replayed window is [rangeEnd - span, rangeEnd], fixed while replaying
+    this.slider = h('input#replay', { type: 'range', min: 0, max: 1, value: 1, step: 1,
+      'aria-label': 'Replay: minute of the time window', oninput: () => this.fromSlider() });
     this.label = h('output#replay-label', 'LIVE');
     this.liveBtn = h('button#live-btn.live', { type: 'button', title: 'Back to live', onclick: () => this.goLive() }, '● LIVE');
     this.playBtn = h('button#play-btn', { type: 'button', title: 'Replay forward', 'aria-label': 'Play replay',
@@ -31,56 +34,70 @@ export class TimeWindow {
   get live() { return this.end === null; }
   get span() { return (WINDOWS.find(w => w[0] === this.win) || WINDOWS[1])[1]; }
 
+  /** The replayed range [start|null, end] in ms: the chosen window ending when the replay began. */
+  range() {
+    const end = this.rangeEnd ?? Math.floor(Date.now() / MINUTE) * MINUTE;
+    return [this.span == null ? Math.floor(this.min / MINUTE) * MINUTE : end - this.span, end];
+  }
+
   /** The current window as [startMs|null, endMs] and its datetime= value (null: no filter). */
   current() {
+    if (!this.live) {
+      const [start] = this.range();
+      return { start, end: this.end, live: false, datetime: `${iso(start)}/${iso(this.end)}`, win: this.win };
+    }
     // Live windows slide in steps of 1/288 of their span (at least a minute): tile URLs, and so the
     // server's and the browser's tile caches, stay the same between steps.
-    const q = Math.max(60e3, (this.span ?? 0) / 288);
-    const end = this.end ?? Math.floor(Date.now() / q) * q;
+    const q = Math.max(MINUTE, (this.span ?? 0) / 288);
+    const end = Math.floor(Date.now() / q) * q;
     const start = this.span == null ? null : end - this.span;
-    let datetime = null;
-    if (this.live) datetime = start == null ? null : `${iso(start)}/..`;
-    else datetime = `${start == null ? '..' : iso(start)}/${iso(end)}`;
-    return { start, end, live: this.live, datetime, win: this.win };
+    const datetime = start == null ? null : `${iso(start)}/..`;
+    return { start, end, live: true, datetime, win: this.win };
   }
 
   setWindow(k) {
     this.win = k;
     localStorage.setItem('rtcc.window', k);
+    if (!this.live) {
+      const [a, b] = this.range();
+      this.end = Math.min(Math.max(this.end, a), b);
+    }
     this.sync(); this.emit();
   }
 
   fromSlider() {
     const v = +this.slider.value;
-    if (v >= STEPS) { this.goLive(); return; }
-    const now = Date.now();
-    this.end = Math.round(this.min + (now - this.min) * v / STEPS);
+    if (v >= +this.slider.max) { this.goLive(); return; }
+    if (this.live) this.rangeEnd = Math.floor(Date.now() / MINUTE) * MINUTE;
+    this.end = this.range()[0] + v * MINUTE;
     this.sync(); this.emit();
   }
 
-  goLive() { this.end = null; this.stopPlay(); this.sync(); this.emit(); }
+  goLive() { this.end = null; this.rangeEnd = null; this.stopPlay(); this.sync(); this.emit(); }
 
   togglePlay() {
     if (this.playing) { this.stopPlay(); return; }
-    if (this.live) { this.end = Date.now() - (this.span ?? 30 * 86400e3) * 4; }
+    if (this.live) { this.rangeEnd = Math.floor(Date.now() / MINUTE) * MINUTE; this.end = this.range()[0]; }
     this.playBtn.textContent = '❚❚';
     this.playing = setInterval(() => {
-      const step = (this.span ?? 30 * 86400e3) / 4;
-      this.end += step;
-      if (this.end >= Date.now()) { this.goLive(); return; }
+      // one minute per tick for short windows; a long window still replays in about a minute
+      const [a, b] = this.range();
+      this.end += Math.max(1, Math.round((b - a) / MINUTE / 240)) * MINUTE;
+      if (this.end >= b) { this.goLive(); return; }
       this.sync(); this.emit();
-    }, 1500);
+    }, 250);
   }
 
   stopPlay() { clearInterval(this.playing); this.playing = null; this.playBtn.textContent = '▶'; }
 
   sync() {
     for (const b of this.buttons) b.setAttribute('aria-pressed', String(b.dataset.win === this.win));
-    const now = Date.now();
-    if (this.live) { this.slider.value = STEPS; this.label.textContent = 'LIVE'; }
+    const [a, b] = this.range();
+    this.slider.max = String(Math.max(1, Math.round((b - a) / MINUTE)));
+    if (this.live) { this.slider.value = this.slider.max; this.label.textContent = 'LIVE'; }
     else {
-      this.slider.value = Math.round(STEPS * (this.end - this.min) / Math.max(1, now - this.min));
-      this.label.textContent = `to ${fmtTime(new Date(this.end).toISOString(), true)}`;
+      this.slider.value = String(Math.round((this.end - a) / MINUTE));
+      this.label.textContent = `${fmtTime(new Date(a).toISOString(), true)} → ${fmtTime(new Date(this.end).toISOString(), true)}`;
     }
     this.liveBtn.classList.toggle('on', this.live);
     document.body.dataset.timeWindow = this.win;
