@@ -345,9 +345,13 @@ def test_case_gathers_events_tasks_notes_and_searches(client, conn):
                                   "lat": lat, "type": "ROBBERY"}])
     eid = conn.execute("SELECT id FROM events WHERE batch_id = %s", (res["batch_id"],)).fetchone()[0]
     task = client.post("/api/tasks", json={"analyst": "A. Tester", "title": "pull video", "incident_ids": [eid]}).json()
-    r = client.post(f"/api/cases/{n}/items", json={"events": [eid, eid], "tasks": [task["id"]], "alerts": [77]},
+    alert = conn.execute("INSERT INTO alerts (rule_name, priority, title, kind, event_ids, event, observed_at) VALUES "
+                         "('test', 2, 'BOLO hit', 'alpr_read', '{}', '{}', now()) RETURNING id").fetchone()[0]
+    r = client.post(f"/api/cases/{n}/items", json={"events": [eid, eid], "tasks": [task["id"]], "alerts": [alert]},
                     headers=H)
     assert r.status_code == 200 and r.json()["added"] == 3
+    r = client.post(f"/api/cases/{n}/items", json={"alerts": [2**62]}, headers=H)
+    assert r.status_code == 422 and "unknown alert" in r.json()["detail"]
     assert client.post(f"/api/cases/{n}/items", json={"events": [eid]}, headers=H).json()["added"] == 0
     r = client.post(f"/api/cases/{n}/items", json={"events": [2**62]}, headers=H)
     assert r.status_code == 422 and "unknown event" in r.json()["detail"]
@@ -361,7 +365,7 @@ def test_case_gathers_events_tasks_notes_and_searches(client, conn):
     c = client.get(f"/api/cases/{n}", headers=H).json()
     assert [e["id"] for e in c["events"]] == [eid]
     assert [t["id"] for t in c["tasks"]] == [task["id"]]
-    assert [a["id"] for a in c["alerts"]] == [77]
+    assert [(a["id"], a["title"]) for a in c["alerts"]] == [(alert, "BOLO hit")]
     assert [x["text"] for x in c["notes"]] == ["Witness saw a grey sedan"]
     assert [s["plate"] for s in c["searches"]] == [p]
     assert c["summary"]["events"] == 1 and c["summary"]["kinds"] == {"cad_incident": 1}

@@ -184,7 +184,10 @@ def add_items(case_number: str, body: ItemsIn, request: Request,
     with db.pool().connection() as conn, conn.transaction():
         if not exists(conn, request, n):
             raise NotFound(f"no case {n}")
-        for table, ids in (("events", body.events), ("tasks", body.tasks)):
+        known = [("events", body.events), ("tasks", body.tasks)]
+        if _table(conn, "alerts"):  # the alerts service (issue 14) is installed: check those too
+            known.append(("alerts", body.alerts))
+        for table, ids in known:
             if ids:
                 found = {r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", (ids,))}
                 missing = [str(i) for i in ids if i not in found]
