@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+# Who may read a layer (services/auth enforces it in tiles, TileJSON, OGC, /api/layers and /api/live;
+# admin reads every layer). Plate data also needs a stated purpose on every read.
+EVERYONE = ("viewer", "analyst", "supervisor", "gis", "cad")
+PLATE_READERS = ("analyst", "supervisor")
+TASK_READERS = ("viewer", "analyst", "supervisor")
+
+
 @dataclass(frozen=True)
 class Property:
     name: str
@@ -37,7 +44,7 @@ class Layer:
     maxzoom: int = 22
     tile_feature_cap: int = 10_000   # features per vector tile, at most
     thin_below_zoom: int | None = None  # below this zoom, point tiles are thinned (one per grid cell)
-    roles: tuple[str, ...] = ("analyst", "gis", "cad")  # who may read it
+    roles: tuple[str, ...] = EVERYONE  # roles that may read it (admin: every layer)
     event_kind: str | None = None    # for layers over `events`: its kind
     large: bool = False              # big, growing tables: estimated counts, never count(*)
     aggregate: str | None = None     # "h3": counts of events per H3 cell (hexagons from h3_cells), not rows
@@ -70,14 +77,14 @@ CATALOG: tuple[Layer, ...] = (
           "alpr_reads", "Point",
           EVENT_COMMON + (P("plate"), P("state"), P("camera_id"), P("confidence", "number")),
           Style("#1971c2", "circle", "🚗"), time_column="observed_at", group="events",
-          event_kind="alpr_read", thin_below_zoom=14, large=True, roles=("analyst",)),
+          event_kind="alpr_read", thin_below_zoom=14, large=True, roles=PLATE_READERS),
     Layer("tips", "Tips and leads", "Tips and social-media leads (phone, web form, social media, walk-in); "
           "personal data: analysts only", "tips", "Point",
           EVENT_COMMON + (P("source", "string", "phone, web, social, walkin, text, email or other"), P("text"),
                           P("credibility", "string", "unverified, low, medium or high"),
                           P("anonymous", "boolean"), P("case_number"), P("address"), P("loc_score", "number")),
           Style("#e64980", "circle", "💬"), time_column="observed_at", group="events",
-          event_kind="tip", roles=("analyst",)),
+          event_kind="tip", roles=PLATE_READERS),
     Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
           "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
                     P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),
@@ -111,7 +118,7 @@ CATALOG: tuple[Layer, ...] = (
            P("requested_by"), P("incident_ids", "string", "comma-separated event ids"),
            P("activity_types", "string", "comma-separated activity codes"), P("crime_type"), P("outcome"),
            P("minutes_spent", "integer", "minutes")),
-          Style("#f59f00", "symbol", "📋"), time_column="created_at", group="analysis", roles=("analyst",)),
+          Style("#f59f00", "symbol", "📋"), time_column="created_at", group="analysis", roles=TASK_READERS),
     Layer("geofences", "Geofences", "Zones drawn or uploaded for alert rules (services/alerts/geofences.py)",
           "geofence_areas", "MultiPolygon",
           (P("name"), P("owner"), P("active_hours", "string", "local HH:MM-HH:MM, or always"),
@@ -137,3 +144,11 @@ assert all("." not in layer.id for layer in CATALOG), "layer ids must not contai
 
 def get_layer(layer_id: str) -> Layer | None:
     return _BY_ID.get(layer_id)
+
+
+_BY_KIND = {layer.event_kind: layer for layer in CATALOG if layer.event_kind}
+
+
+def layer_for_kind(kind: str | None) -> Layer | None:
+    """The event layer of an event kind (alpr_read -> alpr_reads)."""
+    return _BY_KIND.get(kind) if kind else None

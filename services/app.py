@@ -1,12 +1,17 @@
 """The FastAPI application: assembles the routers of each part of the server."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from services.responses import JSONResponse
 
-from services import alerts, db, errors, live
+from services import alerts, db, errors, live, retention
+from services.audit.routes import router as audit_router
+from services.auth.middleware import AuthMiddleware
+from services.auth.oidc import router as oidc_router
+from services.auth.routes import router as auth_router
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.investigations import router as investigations_router
@@ -24,7 +29,9 @@ async def lifespan(app: FastAPI):
     proximity_jobs.resume()
     live.hub.start()
     alerts.start()
+    retention_job = asyncio.create_task(retention.periodic())
     yield
+    retention_job.cancel()
     alerts.stop()
     proximity_jobs.stop()
     await live.hub.stop()
@@ -37,6 +44,7 @@ def create_app() -> FastAPI:
                   default_response_class=JSONResponse, lifespan=lifespan,
                   description="Every RTCC feed on one map: ingest, OGC API, vector tiles, proximity, live stream.")
     errors.register(app)
+    app.add_middleware(AuthMiddleware)  # who is asking: every request, before any route or mount
 
     @app.get("/healthz", tags=["ops"], summary="200 when the database answers, 503 (with Retry-After) otherwise",
              responses={503: {"description": "the database is unavailable"}})
@@ -49,6 +57,10 @@ def create_app() -> FastAPI:
                                      database=(str(e).splitlines() or [type(e).__name__])[0][:200]) from None
         return {"status": "ok", "database": "ok"}
 
+    app.include_router(auth_router)  # /login, /logout, /api/me, /api/session/purpose
+    app.include_router(oidc_router)  # /auth/oidc/login, /auth/oidc/callback (when configured)
+    app.include_router(audit_router)  # /api/audit (supervisors)
+    app.include_router(retention.router)  # legal holds, retention runs, /api/transparency (public)
     app.include_router(ingest_router)
     app.include_router(live.router)
     app.include_router(tasks_router)

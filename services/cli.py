@@ -12,6 +12,10 @@ app = typer.Typer(help="RTCC situational-awareness server", no_args_is_help=True
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: local cluster and migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+from services.auth.cli import audit_app, key_app, user_app  # noqa: E402  (sub-commands)
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="apikey")
+app.add_typer(audit_app, name="audit")
 
 
 def _ensure_db() -> None:
@@ -40,7 +44,7 @@ def db_migrate() -> None:
     """Apply pending migrations (sql/migrations/) and changed definitions (sql/definitions/)."""
     from services import db, migrate
     try:
-        with db.connect(autocommit=True) as conn:
+        with db.connect_owner(autocommit=True) as conn:
             applied = migrate.apply(conn)
     except migrate.MigrationError as e:  # a person must act: say what, without a traceback
         typer.echo(f"rtcc db migrate: {e}", err=True)
@@ -56,7 +60,7 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
     if not yes:
         typer.confirm("Drop all data in the database?", abort=True)
     _ensure_db()
-    with db.connect(autocommit=True) as conn:
+    with db.connect_owner(autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     db_migrate()
 
@@ -67,7 +71,7 @@ def load_demo(force: bool = typer.Option(False, help="Reload even if the demo ci
     from services import db, demo
     _ensure_db()
     db_migrate()
-    with db.connect(autocommit=True) as conn:
+    with db.connect_owner(autocommit=True) as conn:
         typer.echo(demo.load(conn, force=force))
 
 
@@ -138,6 +142,22 @@ def simulate(
     sim.run(interval=interval, ticks=ticks, seed=seed)
 
 
+def _first_accounts() -> None:
+    """First start: `admin` and one demo account per role, their passwords printed this once."""
+    from services import audit, db
+    from services.auth import accounts
+    with db.connect_owner(autocommit=True) as conn:
+        made = accounts.ensure_first_accounts(conn)
+        for name, role, _ in made:
+            audit.system(conn, "user.add", f"users/{name}", {"role": role, "first_start": True})
+    if made:
+        typer.echo("\n=== RTCC accounts created (passwords shown only now; `rtcc user reset-password NAME`) ===")
+        for name, role, pw in made:
+            shown = "(RTCC_ADMIN_PASSWORD)" if name == "admin" and get_settings().admin_password else pw
+            typer.echo(f"    {name:<18} {role:<11} {shown}")
+        typer.echo("Sign in at /login; API keys: `rtcc apikey create --role cad --name my-cad`\n")
+
+
 @app.command("serve")
 def serve(
     host: Optional[str] = typer.Option(None, help="Bind address (default RTCC_HOST)"),
@@ -153,6 +173,7 @@ def serve(
     s = get_settings()
     _ensure_db()
     db_migrate()
+    _first_accounts()
     sim = None
     if simulate:
         sim = subprocess.Popen([sys.executable, "-m", "services.cli", "simulate"])

@@ -8,7 +8,7 @@ import threading
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from services.settings import database_url, get_settings
+from services.settings import database_url, get_settings, owner_database_url
 
 # Seconds a failing connection attempt is retried (with backoff) before the pool gives it up. The pool's
 # default (300 s) lets the backoff grow to a minute during an outage, so requests kept failing for that
@@ -71,5 +71,10 @@ async def close_apool() -> None:
 
 
 def connect(**kw) -> psycopg.Connection:
-    """A standalone connection (CLI, bulk loads, LISTEN) outside the pool."""
+    """A standalone connection outside the pool, with the server's (least) privileges."""
     return psycopg.connect(database_url(), **kw)
+
+
+def connect_owner(**kw) -> psycopg.Connection:
+    """A connection as the schema owner: migrations, loaders and the operator's CLI."""
+    return psycopg.connect(owner_database_url(), **kw)

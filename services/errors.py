@@ -29,6 +29,14 @@ class BadRequest(RTCCError):
     status = 400
 
 
+class Unauthorized(RTCCError):
+    status = 401
+
+
+class Forbidden(RTCCError):
+    status = 403
+
+
 class NotFound(RTCCError):
     status = 404
 
@@ -51,6 +59,10 @@ class UnsupportedMediaType(RTCCError):
 
 class Unprocessable(RTCCError):
     status = 422
+
+
+class TooManyRequests(RTCCError):
+    status = 429
 
 
 class Unavailable(RTCCError):
@@ -79,6 +91,8 @@ def _response(exc: RTCCError) -> JSONResponse:
     headers = {"Retry-After": retry_after()} if exc.status == 503 else None
     if exc.status == 405 and "allow" in exc.extra:
         headers = {"Allow": ", ".join(exc.extra["allow"])}
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="RTCC"'}
     return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=headers)
 
 

@@ -1,13 +1,13 @@
 """GET/POST /api/geocode and GET /api/reverse: the HTTP face of geo.geocode (same functions as ingest)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from geo import geocode as geocoder
-from services import db
+from services import auth, db
 from services.errors import Unprocessable
 
-router = APIRouter(prefix="/api", tags=["geocode"])
+router = APIRouter(prefix="/api", tags=["geocode"], dependencies=[Depends(auth.require("events:read"))])
 
 MAX_BATCH = 10_000  # addresses per POST; larger batches should be split by the caller
 

@@ -12,11 +12,11 @@ from typing import Awaitable, Callable
 
 import orjson
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from services import audit, db
+from services import audit, auth, db
 from services.ingest.pipeline import LIVE_CHANNEL
 from services.settings import database_url
 
@@ -146,13 +146,17 @@ hub = Hub()
             responses={200: {"content": {"text/event-stream": {}}}})
 async def live(request: Request,
                kinds: str | None = Query(None, description="Comma-separated event kinds to receive (default all)"),
-               types: str | None = Query(None, description="Message types: event, unit, camera, proximity (default all)")):
+               types: str | None = Query(None, description="Message types: event, unit, camera, proximity (default all)"),
+               principal: auth.Principal = Depends(auth.require("events:read"))):
     want_kinds = {k.strip() for k in kinds.split(",")} if kinds else None
     want_types = {t.strip() for t in types.split(",")} if types else None
-    # Personal data can reach this client through ALPR events, or through proximity answers
-    # (their recent context lists hotlisted plates): such subscriptions are audited.
+    # Plate data (ALPR events, hotlisted plates in proximity answers) reaches only a subscriber
+    # allowed to read it who stated a purpose; asked for explicitly without one: 403.
+    if want_kinds and want_kinds & audit.PERSONAL_KINDS and (want_types is None or "event" in want_types):
+        auth.require_purpose(request)
+    plates_ok = auth.may_read_plates(request)
     alpr_events = (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS)
-    if alpr_events or want_types is None or "proximity" in want_types:
+    if plates_ok and (alpr_events or want_types is None or "proximity" in want_types):
         def _audit():
             with db.pool().connection() as conn:
                 audit.record(conn, request, "live.subscribe", "api/live",
@@ -177,6 +181,9 @@ async def live(request: Request,
                 if want_types and m.get("type") not in want_types:
                     continue
                 if want_kinds and m.get("type") == "event" and m.get("kind") not in want_kinds:
+                    continue
+                m = auth.live_view(principal, plates_ok, m)
+                if m is None:
                     continue
                 yield b"event: " + m["type"].encode() + b"\ndata: " + orjson.dumps(m) + b"\n\n"
         finally:

@@ -5,17 +5,17 @@ included, and its duration_s is that ETA."""
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services import db
+from services import auth, db
 from services.errors import Unprocessable
 from services.proximity import graph
 from services.proximity.graph import Snap
 from services.settings import get_settings
 
-router = APIRouter(prefix="/api", tags=["proximity"])
+router = APIRouter(prefix="/api", tags=["proximity"], dependencies=[Depends(auth.require("events:read"))])
 
 SNAP_SQL = """
 SELECT s.edge, s.frac, s.off_m, (SELECT version FROM route_graph),

@@ -1,10 +1,11 @@
 """One typed settings object for the whole server; every knob is an RTCC_* environment variable."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RTCC_", env_file=None, extra="ignore")
 
     # Database. Unset means "start and use the project-local PostGIS cluster" (services.localdb).
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
     pg_port: int = 54329  # port of the project-local cluster on 127.0.0.1
     pg_dir: Path = ROOT / ".local" / "pg"  # data directory of the project-local cluster
     pg_dbname: str = "rtcc"
@@ -56,11 +57,48 @@ class Settings(BaseSettings):
     recent_radius_m: float = 500.0  # recent context: events within this many metres...
     recent_minutes: float = 60.0  # ...and this many minutes before the incident
 
+    # Identity and access (services/auth). Secrets may also come from a file: RTCC_<NAME>_FILE.
+    app_database_url: str | None = Field(default=None, repr=False)  # the server's least-privilege connection; unset: DATABASE_URL as app_db_role
+    app_db_role: str = "rtcc_app"        # role the server connects as (created by sql/102); "" = DATABASE_URL's user
+    admin_password: str | None = Field(default=None, repr=False)  # first start: the `admin` account's password
+    demo_accounts: bool = True           # first start: one demo account per role (make run)
+    session_hours: float = 12.0          # a browser session ends this long after sign-in
+    cookie_secure: bool | None = None    # Secure cookies: None = when the request came over https
+    auth_cache_s: float = 5.0            # a key or session is re-checked in the database after this long
+    login_max_failures: int = 5          # failed sign-ins per user name (or client) within the window...
+    login_window_s: int = 900            # ...before further attempts answer 429 for the rest of it
+    cors_origins: tuple[str, ...] = ()   # web origins allowed to call the API from a browser (none: same-origin only)
+    oidc_issuer: str | None = None       # OpenID Connect provider (discovery at ISSUER/.well-known/openid-configuration)
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid profile email"
+    oidc_name_claim: str = "preferred_username"  # claim giving the user name (falls back to sub)
+    oidc_role_claim: str = "groups"      # claim holding group/role names (a list or a string)
+    oidc_role_map: dict[str, str] = {}   # claim value -> RTCC role, e.g. {"rtcc-analysts": "analyst"}
+
+    # Retention (services/retention.py): days kept per kind over its DEFAULT_DAYS, e.g. {"alpr_read": 60}
+    retention_days: dict[str, int] = {}
+    retention_interval_s: int = 3600     # the server's retention job runs this often (0: never)
+
     # Tiles
     tile_cache_mb: int = 256  # rendered tiles kept per server process (MiB); 0 turns the cache off
     tile_cache_max_age_s: int = 3600  # a cached tile is re-rendered after this long even with no write
     #                                   notice (edits made outside the server); Layer.cache_s overrides
     tile_browser_max_age_s: int = 300  # Cache-Control max-age of reference layers (streets, districts)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data):
+        """RTCC_<NAME>_FILE: read a secret from a file (Docker/systemd credentials), never from argv."""
+        if isinstance(data, dict):
+            for name in SECRETS:
+                path = os.environ.get(f"RTCC_{name.upper()}_FILE")
+                if path and not os.environ.get(f"RTCC_{name.upper()}"):
+                    data[name] = Path(path).read_text().strip()
+        return data
+
+
+SECRETS = ("admin_password", "oidc_client_secret", "app_database_url")
 
 
     # Alerts and their delivery (services/alerts)
@@ -81,9 +119,25 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def database_url() -> str:
-    """The DSN in force: DATABASE_URL, or the project-local cluster over TCP."""
+def owner_database_url() -> str:
+    """The schema owner's DSN (migrations, CLI, loaders): DATABASE_URL, or the project-local cluster."""
     s = get_settings()
     if s.database_url:
         return s.database_url
     return f"postgresql://rtcc@127.0.0.1:{s.pg_port}/{s.pg_dbname}"
+
+
+def database_url() -> str:
+    """The server's DSN: least privilege (sql/102_app_role.sql). RTCC_APP_DATABASE_URL, else the owner's
+    database reached as RTCC_APP_DB_ROLE (trust or peer auth on the local and test clusters)."""
+    s = get_settings()
+    if s.app_database_url:
+        return s.app_database_url
+    owner = owner_database_url()
+    if not s.app_db_role:
+        return owner
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    d = conninfo_to_dict(owner)
+    d.pop("password", None)
+    d["user"] = s.app_db_role
+    return make_conninfo(**d)

@@ -168,7 +168,7 @@ def make_events(conn, rng, sampler: StreetSampler, n: int, days: int, now: datet
 def run(events: int, cameras: int, units: int, seed: int, days: int = 30) -> None:
     rng = np.random.default_rng(seed)
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    with db.connect(autocommit=True) as conn:
+    with db.connect_owner(autocommit=True) as conn:
         if not demo.is_loaded(conn):
             print(demo.load(conn))
         sampler = StreetSampler(conn, rng)

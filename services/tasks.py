@@ -13,10 +13,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services import db, timewindow
+from services import audit, auth, db, timewindow
 from services.errors import NotFound, Unprocessable
 from services.ingest.pipeline import notify
 from services.settings import get_settings
@@ -175,12 +175,14 @@ def _get(conn, task_id: int) -> dict:
     return orjson.loads(row[0])
 
 
-def _announce(conn, task: dict, action: str) -> None:
+def _announce(conn, task: dict, action: str, request: Request) -> None:
     """`event: task` on /api/live (a payload with "data" passes through the live hub as is)."""
     notify(conn, {"type": "task", "data": {"action": action, "id": task["id"], "status": task["status"]}})
+    audit.record(conn, request, f"task.{action}", f"tasks/{task['id']}", {"status": task.get("status")})
 
 
-@router.get("/tasks/meta", summary="Activity types, outcomes and known crime types (for forms and filters)")
+@router.get("/tasks/meta", summary="Activity types, outcomes and known crime types (for forms and filters)",
+            dependencies=[Depends(auth.require("tasks:read"))])
 def meta() -> dict:
     with db.pool().connection() as conn:
         acts = [{"code": c, "label": lb} for c, lb in conn.execute(
@@ -197,8 +199,8 @@ def meta() -> dict:
     return {"activity_types": acts, "outcomes": outs, "crime_types": crimes}
 
 
-@router.post("/tasks", status_code=201, summary="Create a task")
-def create_task(body: TaskIn) -> dict:
+@router.post("/tasks", status_code=201, summary="Create a task", dependencies=[Depends(auth.require("tasks:write"))])
+def create_task(body: TaskIn, request: Request) -> dict:
     _check_position(body.lon, body.lat)
     if body.closed_at is not None and body.outcome is None:
         raise Unprocessable("a closed task needs an outcome")
@@ -228,11 +230,11 @@ def create_task(body: TaskIn) -> dict:
                  body.activity_types, crime, body.outcome, body.minutes_spent, body.notes, lon, lon, lat)
             ).fetchone()[0]
             task = _get(conn, tid)
-            _announce(conn, task, "created")
+            _announce(conn, task, "created", request)
     return task
 
 
-@router.get("/tasks", summary="List tasks, newest first, with filters")
+@router.get("/tasks", summary="List tasks, newest first, with filters", dependencies=[Depends(auth.require("tasks:read"))])
 def list_tasks(f: TaskFilter = Depends(), limit: int = Query(100, ge=1, le=1000),
                offset: int = Query(0, ge=0, le=2**62)) -> dict:
     where, params = f.where()
@@ -248,13 +250,14 @@ CSV_COLUMNS = ("id", "created_at", "closed_at", "status", "title", "analyst", "r
                "activity_types", "crime_type", "outcome", "minutes_spent", "lon", "lat", "notes")
 
 
-@router.get("/tasks.csv", summary="The filtered tasks as CSV (lists joined with ';')",
+@router.get("/tasks.csv", summary="The filtered tasks as CSV (lists joined with ';')", dependencies=[Depends(auth.require("tasks:read"))],
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def export_csv(f: TaskFilter = Depends()) -> Response:
+def export_csv(request: Request, f: TaskFilter = Depends()) -> Response:
     where, params = f.where()
     with db.pool().connection() as conn:
         rows = conn.execute(f"SELECT {TASK_JSON} FROM tasks t WHERE {where} ORDER BY t.created_at, t.id",
                             params).fetchall()
+        audit.record(conn, request, "export", "api/tasks.csv", {"rows": len(rows), **dict(request.query_params)})
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
@@ -267,14 +270,14 @@ def export_csv(f: TaskFilter = Depends()) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="rtcc-tasks.csv"'})
 
 
-@router.get("/tasks/{task_id}", summary="One task")
+@router.get("/tasks/{task_id}", summary="One task", dependencies=[Depends(auth.require("tasks:read"))])
 def get_task(task_id: int) -> dict:
     with db.pool().connection() as conn:
         return _get(conn, task_id)
 
 
-@router.patch("/tasks/{task_id}", summary="Update a task (only the fields given)")
-def update_task(task_id: int, body: TaskPatch) -> dict:
+@router.patch("/tasks/{task_id}", summary="Update a task (only the fields given)", dependencies=[Depends(auth.require("tasks:write"))])
+def update_task(task_id: int, body: TaskPatch, request: Request) -> dict:
     given = body.model_dump(exclude_unset=True)
     if not given:
         raise Unprocessable("nothing to update")
@@ -305,12 +308,12 @@ def update_task(task_id: int, body: TaskPatch) -> dict:
                 raise Unprocessable("a closed task needs an outcome: it cannot be set to null")
             conn.execute(f"UPDATE tasks SET {', '.join(sets)}, updated_at = now() WHERE id = %s", params + [task_id])
             task = _get(conn, task_id)
-            _announce(conn, task, "updated")
+            _announce(conn, task, "updated", request)
     return task
 
 
-@router.post("/tasks/{task_id}/close", summary="Close a task with its outcome")
-def close_task(task_id: int, body: TaskClose) -> dict:
+@router.post("/tasks/{task_id}/close", summary="Close a task with its outcome", dependencies=[Depends(auth.require("tasks:write"))])
+def close_task(task_id: int, body: TaskClose, request: Request) -> dict:
     with db.pool().connection() as conn:
         _check_codes(conn, None, body.outcome)
         with conn.transaction():
@@ -323,7 +326,7 @@ def close_task(task_id: int, body: TaskClose) -> dict:
                          "minutes_spent = COALESCE(%s, minutes_spent), updated_at = now() WHERE id = %s",
                          (closed, body.outcome, body.minutes_spent, task_id))
             task = _get(conn, task_id)
-            _announce(conn, task, "closed")
+            _announce(conn, task, "closed", request)
     return task
 
 
@@ -372,7 +375,8 @@ SELECT json_build_object(
 )::text"""
 
 
-@router.get("/dashboard", summary="Task counts and time spent per period, activity, crime type and outcome")
+@router.get("/dashboard", summary="Task counts and time spent per period, activity, crime type and outcome",
+            dependencies=[Depends(auth.require("tasks:read"))])
 def dashboard(f: TaskFilter = Depends(),
               interval: Literal["week", "month"] = Query("week", description="Period of the time series")) -> dict:
     """Periods are calendar weeks (ISO, Monday) or months in the agency's time zone, by creation time,

@@ -8,11 +8,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from layers.catalog import CATALOG
-from services import db
+from services import auth, db
 from services.errors import NotFound
 from services.settings import ROOT, get_settings
 
@@ -24,7 +24,8 @@ VENDOR = {"maplibre-gl": WEB / "node_modules" / "maplibre-gl" / "dist",
           "chart.js": WEB / "node_modules" / "chart.js" / "dist",
           "terra-draw": WEB / "node_modules" / "terra-draw" / "dist",
           "terra-draw-maplibre-gl-adapter": WEB / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist"}
-PAGES = {"/": "index.html", "/dashboard": "dashboard.html", "/field": "field.html"}
+PAGES = {"/": "index.html", "/dashboard": "dashboard.html", "/field": "field.html", "/audit": "audit.html"}
+PAGE_PERMISSION = {"/audit": "audit:read"}  # other pages: any signed-in role
 # Our own files change with every deploy: revalidate (cheap with ETag); vendor files change with the lock file.
 NO_CACHE = {"Cache-Control": "no-cache"}
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
@@ -49,7 +50,8 @@ def _page(name: str):
 
 
 for _route, _name in PAGES.items():
-    router.add_api_route(_route, _page(_name), methods=["GET"], include_in_schema=False)
+    router.add_api_route(_route, _page(_name), methods=["GET"], include_in_schema=False,
+                         dependencies=[Depends(auth.require(PAGE_PERMISSION.get(_route, "events:read")))])
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -111,9 +113,11 @@ def _time_range_and_extent() -> tuple:
 
 
 @router.get("/api/layers", tags=["web"], summary="The layer catalog (styles, legend, tile URLs) for map clients")
-def layers(request: Request) -> dict:
+def layers(request: Request, principal: auth.Principal = Depends(auth.require("events:read"))) -> dict:
     out = []
     for layer in CATALOG:
+        if not auth.may_read_layer(principal, layer):
+            continue
         d = asdict(layer)
         d["properties"] = [asdict(p) for p in layer.properties]
         d.pop("source")  # a database detail, not the client's business
@@ -125,4 +129,6 @@ def layers(request: Request) -> dict:
     x0, y0, x1, y1 = s.service_area
     return {"layers": out, "services": _services(request), "agency": s.agency_name, "timezone": s.timezone,
             "service_area": [x0, y0, x1, y1], "extent": list(ext) if ext[0] is not None else [x0, y0, x1, y1],
-            "events_time_range": {"min": lo, "max": hi}}
+            "events_time_range": {"min": lo, "max": hi},
+            "user": {"name": principal.name, "role": principal.role,
+                     "permissions": sorted(p for p in auth.PERMISSIONS if principal.can(p))}}

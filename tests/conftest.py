@@ -88,9 +88,29 @@ def admin_url() -> str:
     return _admin_url()
 
 
+# Identities of the test session, one per role (services/auth): an API key and a password account.
+KEYS: dict[str, str] = {}
+PASSWORD = "test-password-1"
+PURPOSE = {"X-RTCC-Reason": "test suite", "X-RTCC-Case-Number": "TEST-0001"}  # plate reads need both
+
+
+def _make_identities(url: str) -> None:
+    from services.auth import ROLES, accounts, keys
+    with psycopg.connect(url, autocommit=True) as c:
+        for role in ROLES:
+            KEYS[role] = keys.create_key(c, f"test-{role}", role)[1]
+            accounts.add_user(c, f"test-{role}", role, PASSWORD)
+
+
+def auth_headers(role: str | None = "admin") -> dict[str, str]:
+    """Headers of a caller with this role (None: anonymous, an empty Authorization header)."""
+    return {"Authorization": f"Bearer {KEYS[role]}" if role else ""}
+
+
 @pytest.fixture(scope="session")
 def database_url(admin_url):
-    """A fresh database for this session: schema + demo city, cloned from the template."""
+    """A fresh database for this session: schema + demo city, cloned from the template, and one test
+    identity per role (KEYS)."""
     name = f"rtcc_test_{os.getpid()}"
     _clone_template(admin_url, name)
     url = _url_for(admin_url, name)
@@ -99,6 +119,7 @@ def database_url(admin_url):
     from services.settings import get_settings
     get_settings.cache_clear()
     db.close_pool()
+    _make_identities(url)
     yield url
     db.close_pool()
     with psycopg.connect(admin_url, autocommit=True) as a:
@@ -140,9 +161,57 @@ def app(database_url):
 
 @pytest.fixture(scope="session")
 def client(app):
+    """The app in-process, as an admin API key (every permission; plate reads still need PURPOSE)."""
     from fastapi.testclient import TestClient
-    with TestClient(app) as c:
+    with TestClient(app, headers=auth_headers("admin")) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def client_as(app, client):
+    """client_as(role) -> a TestClient with that role's API key; client_as(None): anonymous."""
+    from fastapi.testclient import TestClient
+    made: dict = {}
+
+    def make(role: str | None):
+        if role not in made:
+            made[role] = TestClient(app, headers=auth_headers(role))
+        return made[role]
+    yield make
+
+
+@pytest.fixture(scope="session")
+def anon_client(client_as):
+    return client_as(None)
+
+
+# Requests to the test server made with plain httpx (httpx.get(server_url + ...), live_subscribe)
+# carry the admin key unless they set Authorization themselves: one place, every test.
+_SERVERS: set[str] = set()
+
+
+def _authenticate(request) -> None:
+    if request.url.netloc.decode() in _SERVERS and "authorization" not in request.headers and KEYS:
+        request.headers["Authorization"] = f"Bearer {KEYS['admin']}"
+    elif request.headers.get("authorization") == "":
+        del request.headers["authorization"]  # auth_headers(None): anonymous on purpose
+
+
+def _patch_httpx() -> None:
+    import httpx
+    if getattr(httpx.Client.send, "_rtcc", False):
+        return
+    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+    def send(self, request, **kw):
+        _authenticate(request)
+        return sync_send(self, request, **kw)
+
+    async def asend(self, request, **kw):
+        _authenticate(request)
+        return await async_send(self, request, **kw)
+    send._rtcc = True  # type: ignore[attr-defined]
+    httpx.Client.send, httpx.AsyncClient.send = send, asend
 
 
 def free_port() -> int:
@@ -157,6 +226,10 @@ def server_url(app):
     import httpx
     import uvicorn
     port = free_port()
+    _SERVERS.add(f"127.0.0.1:{port}")
+    _patch_httpx()
+    # GDAL (ogrinfo, ogr2ogr: QGIS's OAPIF driver) signs in with HTTP Basic, an API key as the password
+    os.environ["GDAL_HTTP_USERPWD"] = f"test-admin:{KEYS['admin']}"
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
     t = threading.Thread(target=server.run, daemon=True)
@@ -174,15 +247,16 @@ def server_url(app):
     t.join(timeout=10)
 
 
-def live_subscribe(url: str) -> tuple[queue.Queue, threading.Event]:
+def live_subscribe(url: str, headers: dict | None = None) -> tuple[queue.Queue, threading.Event]:
     """A real SSE client on /api/live in a thread, connected when this returns: messages arrive in
-    the queue as (event, data); set the event to stop it."""
+    the queue as (event, data); set the event to stop it. As admin unless `headers` say otherwise
+    (auth_headers(role), PURPOSE for plate data)."""
     import httpx
     out: queue.Queue = queue.Queue()
     stop, ready = threading.Event(), threading.Event()
 
     def listen() -> None:
-        with httpx.Client(timeout=None) as c, c.stream("GET", url) as r:
+        with httpx.Client(timeout=None, headers=headers) as c, c.stream("GET", url) as r:
             ev = None
             for line in r.iter_lines():
                 if line.startswith(": connected"):
@@ -198,3 +272,63 @@ def live_subscribe(url: str) -> tuple[queue.Queue, threading.Event]:
     assert ready.wait(10), f"no SSE connection to {url}"
     time.sleep(0.3)  # the process's LISTEN connection is up once its first client is connected
     return out, stop
+
+
+# -- browsers ---------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def browser_login(server_url: str, role: str = "admin", purpose: bool = True) -> list[dict]:
+    """Sign in through POST /login as test-<role> (and state the session's ALPR purpose): the
+    cookies a browser context needs."""
+    import httpx
+    with httpx.Client(base_url=server_url, headers=auth_headers(None)) as c:
+        r = c.post("/login", json={"name": f"test-{role}", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        if purpose and role in ("analyst", "supervisor", "admin"):
+            p = c.post("/api/session/purpose", json={"reason": "test suite", "case_number": "TEST-0001"},
+                       headers={"X-CSRF-Token": r.json()["csrf"]})
+            assert p.status_code == 200, p.text
+        return [{"name": k, "value": v, "url": server_url} for k, v in c.cookies.items()]
+
+
+class SignedInBrowser:
+    """A Playwright browser whose new contexts (and pages) are signed in to the test server."""
+
+    def __init__(self, browser, cookies: list[dict]) -> None:
+        self._browser, self._cookies = browser, cookies
+
+    def new_context(self, **kw):
+        # Playwright's string predicates (wait_for_function) are evaluated with eval, which the web
+        # client's Content-Security-Policy forbids; test_security.py checks the page under the real CSP.
+        kw.setdefault("bypass_csp", True)
+        ctx = self._browser.new_context(**kw)
+        ctx.add_cookies(self._cookies)
+        return ctx
+
+    def new_page(self, **kw):
+        return self.new_context(**kw).new_page()
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+def raw_browser():
+    """Debian's headless Chromium (no session: the login page, other roles)."""
+    from pathlib import Path as _P
+    if not _P(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(raw_browser, server_url):
+    """Chromium signed in as test-admin (session cookie, CSRF token, stated ALPR purpose)."""
+    return SignedInBrowser(raw_browser, browser_login(server_url))

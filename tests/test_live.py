@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.conftest import live_subscribe
+from tests.conftest import auth_headers, live_subscribe
 
 
 def _wait_for(out: queue.Queue, pred, timeout: float = 10.0):
@@ -63,13 +63,13 @@ def test_kind_filter_and_unit_messages(server_url):
 
 def test_streams_with_alpr_reads_are_audited(server_url, conn):
     before = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'live.subscribe'").fetchone()[0]
-    headers = {"X-RTCC-User": "analyst7", "X-RTCC-Purpose": "case 24-118812"}
+    headers = {**auth_headers("analyst"), "X-RTCC-Reason": "stolen car", "X-RTCC-Case-Number": "24-118812"}
     for url in ("/api/live", "/api/live?kinds=alpr_read,call", "/api/live?types=event&kinds=call",
                 "/api/live?types=unit"):
         with httpx.Client(timeout=5) as c, c.stream("GET", server_url + url, headers=headers) as r:
             next(r.iter_lines())
-    rows = conn.execute("SELECT who, purpose, detail FROM audit_log WHERE action = 'live.subscribe' "
+    rows = conn.execute("SELECT who, role, reason, case_number, detail FROM audit_log WHERE action = 'live.subscribe' "
                         "ORDER BY id DESC LIMIT 5").fetchall()
     after = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'live.subscribe'").fetchone()[0]
     assert after - before == 2  # calls-only and units-only streams read no personal data
-    assert rows[0][0] == "analyst7" and rows[0][1] == "case 24-118812"
+    assert rows[0][:4] == ("test-analyst", "analyst", "stolen car", "24-118812")

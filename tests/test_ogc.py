@@ -238,16 +238,20 @@ def test_bad_input_is_a_400_with_a_sentence(client, params):
 def test_alpr_reads_are_audited(client, conn):
     before = conn.execute("SELECT count(*) FROM audit_log WHERE resource = 'collections/alpr_reads'").fetchone()[0]
     r = client.get(f"{OGC}/collections/alpr_reads/items", params={"f": "json", "limit": 5},
-                   headers={"X-RTCC-User": "det.smith", "X-RTCC-Purpose": "case 25-1234"})
+                   headers={"X-RTCC-Reason": "stolen car", "X-RTCC-Case-Number": "25-1234"})
     assert r.status_code == 200
-    client.get(f"{OGC}/collections/alpr_reads/items", params={"f": "json", "limit": 5})
-    rows = conn.execute("SELECT who, purpose, action, detail FROM audit_log WHERE resource = 'collections/alpr_reads' "
-                        "ORDER BY id DESC LIMIT 2").fetchall()
+    refused = client.get(f"{OGC}/collections/alpr_reads/items", params={"f": "json", "limit": 5})
+    assert refused.status_code == 403 and "case_number" in refused.json()["detail"]
+    r2 = client.get(f"{OGC}/collections/alpr_reads/items", params={"f": "json", "limit": 5, "reason": "hit check",
+                                                                   "case_number": "25-99"})
+    assert r2.status_code == 200, r2.text
+    rows = conn.execute("SELECT who, reason, case_number, action, detail FROM audit_log "
+                        "WHERE resource = 'collections/alpr_reads' ORDER BY id DESC LIMIT 2").fetchall()
     assert conn.execute("SELECT count(*) FROM audit_log WHERE resource = 'collections/alpr_reads'").fetchone()[0] \
         == before + 2
-    assert rows[1][:3] == ("det.smith", "case 25-1234", "ogc.query")
-    assert rows[1][3]["returned"] == r.json()["numberReturned"]
-    assert rows[0][0] == "anonymous" and rows[0][1] is None
+    assert rows[1][:4] == ("test-admin", "stolen car", "25-1234", "ogc.query")
+    assert rows[1][4]["returned"] == r.json()["numberReturned"]
+    assert rows[0][:3] == ("test-admin", "hit check", "25-99")
     # other layers leave no trace
     client.get(f"{OGC}/collections/gunshots/items", params={"f": "json", "limit": 5})
     assert conn.execute("SELECT count(*) FROM audit_log WHERE resource LIKE 'collections/gunshots%'").fetchone()[0] == 0

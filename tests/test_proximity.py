@@ -9,6 +9,7 @@ import shapely
 
 from geo import fov
 from services.settings import get_settings
+from tests.conftest import PURPOSE
 
 # Downtown box (degrees) where the test cameras are scattered and the random points fall.
 BOX = (-76.630, 39.280, -76.595, 39.300)
@@ -200,8 +201,11 @@ def test_recent_context_window_and_hotlist(client, conn):
     for fid, (feed, row, _) in cases.items():
         assert ingest_rows(conn, feed, [{"id": fid, **row}], origin="synth").accepted == 1
     n_audit = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'proximity.nearest'").fetchone()[0]
-    r = client.get("/api/nearest", params={"lon": lon, "lat": lat, "cameras": 0, "units": 0, "recent_m": 500,
-                                           "recent_min": 60, "at": at.isoformat()})
+    q = {"lon": lon, "lat": lat, "cameras": 0, "units": 0, "recent_m": 500, "recent_min": 60, "at": at.isoformat()}
+    # without a stated purpose the hotlisted plate is left out (and nothing is audited)
+    plain = client.get("/api/nearest", params=q).json()
+    assert plain["plates_withheld"] == 1 and all(e["kind"] != "alpr_read" for e in plain["recent"])
+    r = client.get("/api/nearest", params=q, headers=PURPOSE)
     assert r.status_code == 200, r.text
     recent = r.json()["recent"]
     ids = dict(conn.execute("SELECT feed_id, id FROM events WHERE feed_id LIKE %s", (f"{tag}-%",)).fetchall())

@@ -14,7 +14,8 @@ from tests.conftest import ROOT, free_port
 def test_fresh_clone_loads_demo_and_serves(tmp_path, empty_database):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    env = dict(os.environ, DATABASE_URL=empty_database, PYTHONPATH=str(clone))
+    env = dict(os.environ, DATABASE_URL=empty_database, PYTHONPATH=str(clone), RTCC_ADMIN_PASSWORD="first-admin-pw",
+               PYTHONUNBUFFERED="1")
     env.pop("RTCC_DATA_DIR", None)
     cli = [sys.executable, "-m", "services.cli"]
     load = subprocess.run(cli + ["load-demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
@@ -35,11 +36,17 @@ def test_fresh_clone_loads_demo_and_serves(tmp_path, empty_database):
                 pass
             time.sleep(0.2)
         assert ok, "server from the fresh clone did not answer /healthz"
-        # the clone's own code is what answered
-        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+        # the clone's own code is what answered; nothing but /healthz and /login without signing in
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/openapi.json").status_code == 401
+        with httpx.Client(base_url=base) as c:
+            assert c.post("/login", json={"name": "admin", "password": "first-admin-pw"}).status_code == 200
+            assert c.get("/openapi.json").status_code == 200
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        out = proc.communicate(timeout=20)[0].decode()
+    # first start: admin (its password from RTCC_ADMIN_PASSWORD, never echoed) and demo accounts per role
+    assert "admin" in out and "demo-analyst" in out and "first-admin-pw" not in out, out[-2000:]
     again = subprocess.run(cli + ["load-demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert "reference: already loaded" in again.stdout and "cad: accepted 0" in again.stdout
 

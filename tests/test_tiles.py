@@ -13,6 +13,17 @@ from geo import tiles as T
 from layers import catalog
 from layers.catalog import CATALOG
 from services.tiles.cache import cache
+from tests.conftest import PURPOSE
+
+
+@pytest.fixture(autouse=True)
+def _stated_purpose(client):
+    """These tests read every layer's tiles, plate reads included: they state a purpose (test_audit.py
+    checks the refusal without one)."""
+    client.headers.update(PURPOSE)
+    yield
+    for k in PURPOSE:
+        client.headers.pop(k, None)
 
 EXT, BUF = T.EXTENT, T.BUFFER
 CENTRE = (-76.6122, 39.2904)   # downtown Baltimore: dense in the demo city

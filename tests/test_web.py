@@ -22,25 +22,12 @@ from services.web import route_exists
 playwright = pytest.importorskip("playwright.sync_api")
 
 OUT = Path(__file__).resolve().parent.parent / "test-output"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOWNTOWN = (-76.6122, 39.2904)
 # Chromium's software GL prints performance notes; they are not errors of the page.
 BENIGN = ("GPU stall due to ReadPixels", "GL Driver Message")
 # Milliseconds to wait for the page: generous, the test machine is shared (timings that matter
 # are measured, e.g. commit → browser, not implied by a timeout).
 WAIT_MS = 45000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

@@ -35,7 +35,7 @@ def ingest_parallel(feed: str, rows: list[dict], batch_size: int = 5000, workers
 
     def conn():
         if not hasattr(local, "c"):
-            local.c = db.connect(autocommit=True)
+            local.c = db.connect_owner(autocommit=True)
             with lock:
                 conns.append(local.c)
         return local.c

@@ -361,6 +361,24 @@ def norm_avl(row: dict, feed: Feed, i: int) -> UnitPosition:
                         type=str(row.get("type") or "patrol"), row=i)
 
 
+_SAFE_URL = re.compile(r"^(https?|rtsp)://[^\s<>\"']+$", re.I)
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _link(row: dict, name: str, contact: bool = False) -> str | None:
+    """A URL field: http, https or rtsp only (a `javascript:` link would run in the analyst's
+    browser). A contact may also be an e-mail address or a phone number (no scheme, or mailto:/tel:)."""
+    v = row.get(name)
+    if v is None or str(v).strip() == "":
+        return None
+    v = str(v).strip()
+    if len(v) > 2000:
+        raise RowError(f"{name} is longer than 2000 characters")
+    if _SAFE_URL.match(v) or (contact and (not _SCHEME.match(v) or v.lower().startswith(("mailto:", "tel:")))):
+        return v
+    raise RowError(f"{name} must be an http, https or rtsp URL (got {v[:40]!r})")
+
+
 def norm_camera(row: dict, feed: Feed, i: int) -> Camera:
     cid = _id(row)
     lon, lat = position(row, required=True)
@@ -377,7 +395,7 @@ def norm_camera(row: dict, feed: Feed, i: int) -> Camera:
     return Camera(id=cid, name=str(row.get("name") or cid), lon=lon, lat=lat, owner=owner,
                   kind=str(row.get("kind") or "cctv"), project=row.get("project"),
                   heading_deg=(heading % 360 if heading is not None else None), fov_deg=fov, range_m=rng,
-                  stream_url=row.get("stream_url"), contact=row.get("contact"),
+                  stream_url=_link(row, "stream_url"), contact=_link(row, "contact", contact=True),
                   status=str(row.get("status") or "online"), row=i)
 
 

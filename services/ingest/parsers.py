@@ -11,7 +11,9 @@ from services.errors import BadRequest, UnsupportedMediaType, Unprocessable
 
 JSON_TYPES = {"application/json", "application/geo+json", "application/eido+json", "text/json"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonlines", "application/x-jsonlines"}
-CSV_TYPES = {"text/csv", "application/csv", "text/plain"}
+CSV_TYPES = {"text/csv", "application/csv"}
+# text/plain is refused: a web page may send it cross-site without a CORS preflight (CSRF).
+SIMPLE_TYPES = {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def media_type(content_type: str | None) -> str:
@@ -34,6 +36,9 @@ def parse_body(body: bytes, content_type: str | None) -> tuple[list[dict], list[
         return parse_ndjson(decode_text(body)), None
     if mt in JSON_TYPES or mt == "":
         return parse_json(body), None
+    if mt in SIMPLE_TYPES:
+        raise UnsupportedMediaType(f"Content-Type '{mt}' is refused: any web page can send it without asking "
+                                   "(cross-site request forgery); use text/csv for CSV, or a JSON type")
     raise UnsupportedMediaType(
         f"unsupported Content-Type '{mt}': use application/json, application/geo+json, "
         "application/x-ndjson or text/csv")

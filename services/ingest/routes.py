@@ -1,12 +1,12 @@
 """POST /api/ingest/{feed}: the HTTP face of the ingest pipeline."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from services.responses import JSONResponse
 
-from services import db
-from services.errors import PayloadTooLarge
+from services import audit, auth, db
+from services.errors import Forbidden, PayloadTooLarge
 from services.ingest import parsers
 from services.ingest.feeds import FEEDS
 from services.ingest.pipeline import check_columns, get_feed, ingest_rows
@@ -30,7 +30,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.get("/feeds", summary="The feeds and their canonical columns")
+@router.get("/feeds", summary="The feeds and their canonical columns",
+            dependencies=[Depends(auth.require("events:read"))])
 def list_feeds() -> dict:
     return {name: {"kind": f.kind, "required": list(f.required), "fields": list(f.fields)} for name, f in FEEDS.items()}
 
@@ -46,15 +47,24 @@ def list_feeds() -> dict:
                404: {"description": "unknown feed"}, 413: {"description": "body too large"},
                400: {"description": "undecodable body"}, 422: {"description": "wrong or missing columns"}},
 )
-async def ingest(feed: str, request: Request) -> JSONResponse:
+async def ingest(feed: str, request: Request, principal: auth.Principal = Depends(auth.require("ingest"))) -> JSONResponse:
     f = get_feed(feed)
+    if principal.feeds is not None and f.name not in principal.feeds:
+        raise Forbidden(f"this API key may ingest only {', '.join(principal.feeds)}, not '{f.name}'")
     body = await read_body(request, get_settings().max_body_bytes)
     rows, header = parsers.parse_body(body, request.headers.get("content-type"))
     check_columns(f, rows, header)
 
     def run():
         with db.pool().connection() as conn:
-            return ingest_rows(conn, f.name, rows, origin="api")
+            result = ingest_rows(conn, f.name, rows, origin="api")
+            d = result.as_dict()  # audited after the batch committed: by whom, how many
+            detail = {"accepted": d.get("accepted"), "duplicates": d.get("duplicates"),
+                      "rejected": len(d.get("rejected") or ()), "batch_id": d.get("batch_id")}
+            if f.name == "camera":  # registry changes: which cameras
+                detail["cameras"] = [str(r.get("id")) for r in rows[:1000]]
+            audit.record(conn, request, "ingest", f"ingest/{f.name}", detail)
+            return result
 
     result = await run_in_threadpool(run)
     return JSONResponse(result.as_dict())

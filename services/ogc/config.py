@@ -43,15 +43,18 @@ def _collection(layer: Layer, origin: str) -> dict[str, Any]:
         "extents": {"spatial": {"bbox": list(s.service_area), "crs": CRS84}},
         "limits": {"default_items": DEFAULT_LIMIT, "max_items": MAX_LIMIT, "on_exceed": "throttle"},
         "providers": [provider, {
-            "type": "tile", "name": "MVT-proxy", "data": f"{tiles}/{{z}}/{{x}}/{{y}}.mvt",
+            # rendered in-process (services/ogc/tileprovider.py): the URL only names the layer, never fetched
+            "type": "tile", "name": "services.ogc.tileprovider.RTCCTileProvider",
+            "data": f"{tiles}/{{z}}/{{x}}/{{y}}.mvt",
             "options": {"zoom": {"min": layer.minzoom, "max": layer.maxzoom}, "schemes": ["WebMercatorQuad"]},
             "format": {"name": "mvt", "mimetype": MVT},
         }],
     }
 
 
-def build_config(base_url: str) -> dict[str, Any]:
-    """pygeoapi's configuration for a server reached at base_url (e.g. http://host:8000/ogc)."""
+def build_config(base_url: str, layers: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """pygeoapi's configuration for a server reached at base_url (e.g. http://host:8000/ogc), with
+    the collections `layers` (default all: a caller's role sees only those it may read)."""
     s = get_settings()
     origin = base_url.rsplit("/ogc", 1)[0] if base_url.endswith("/ogc") else base_url
     return {
@@ -62,7 +65,7 @@ def build_config(base_url: str) -> dict[str, Any]:
             "encoding": "utf-8",
             "gzip": False,
             "languages": ["en-US"],
-            "cors": True,
+            "cors": False,  # CORS is answered by services/auth for configured origins only
             "pretty_print": False,
             "limits": {"default_items": DEFAULT_LIMIT, "max_items": MAX_LIMIT, "on_exceed": "throttle"},
             # basemap of pygeoapi's HTML pages (the browser fetches it; not needed by GIS clients)
@@ -85,7 +88,8 @@ def build_config(base_url: str) -> dict[str, Any]:
             "contact": {"name": "RTCC GIS", "position": "GIS analyst", "email": "gis@example.invalid",
                         "url": origin + "/", "role": "pointOfContact"},
         },
-        "resources": {layer.id: _collection(layer, origin) for layer in CATALOG},
+        "resources": {layer.id: _collection(layer, origin) for layer in CATALOG
+                      if layers is None or layer.id in layers},
     }
 
 

@@ -1,4 +1,4 @@
-"""Who is asking, and why: set per request by the /ogc mount, read by the provider for the audit log.
+"""Who is asking, and why: set per request by the /ogc mount, read by the providers for the audit log.
 
 pygeoapi calls providers in a worker thread without the HTTP request, so the mount copies what the
 provider needs into a thread-local on that same worker thread before the call.
@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from services.auth import ANONYMOUS, Principal, Purpose
+
 
 @dataclass(frozen=True)
 class Caller:
-    who: str = "anonymous"      # header X-RTCC-User (authenticated by a later security layer)
-    purpose: str | None = None  # header X-RTCC-Purpose: the stated reason, kept in audit_log
+    principal: Principal = ANONYMOUS  # resolved by the auth middleware (never a header)
+    purpose: Purpose | None = None    # reason + case number stated for plate data
+    client: str | None = None         # client address, kept in audit_log
     geojson: bool = False       # the answer is serialized as (Geo)JSON: features may pass through as
                                 # the JSON text PostgreSQL built (orjson.Fragment), never re-parsed
 

@@ -4,8 +4,9 @@ pygeoapi reads PYGEOAPI_CONFIG / PYGEOAPI_OPENAPI when its starlette_app module 
 write the generated files to an ignored folder, point the variables at them, then import it. Four
 seams of pygeoapi are replaced (all here, nowhere else):
 - `execute_from_starlette`: links must name the host the client used (tests run on random ports), so
-  each origin gets its own pygeoapi API object (config + OpenAPI generated for it, cached); the caller
-  (X-RTCC-User / X-RTCC-Purpose) is handed to the provider thread for the audit log; the standard
+  each origin and set of readable collections gets its own pygeoapi API object (config + OpenAPI
+  generated for it, cached), so a collection the caller's role may not read is not listed; the caller
+  (principal, stated purpose, address) is handed to the provider thread for the audit log; the standard
   `filter-lang` names cql2-text / cql2-json, and GDAL's `resultType`, are accepted.
 - `itemtypes.parse_ecql_text` / `parse_cql2_json`: a GET `filter` is parsed as CQL2 text (then ECQL),
   or CQL2 JSON; a CQL2 JSON bbox is read in the standard order.
@@ -34,18 +35,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
-from services.errors import DATABASE_DOWN, MethodNotAllowed, retry_after, unavailable
+from starlette.requests import HTTPConnection
+
+from layers.catalog import CATALOG, get_layer
+from services import auth
+from services.errors import DATABASE_DOWN, Forbidden, MethodNotAllowed, retry_after, unavailable
 from services.ogc.config import build_config, build_openapi
 from services.ogc.context import Caller, set_caller
 from services.settings import ROOT, get_settings
 
 _FILTER_LANG_ALIASES = {"cql2-text": "cql-text", "cql2-json": "cql-json"}
 _PARAM_ALIASES = {"resultType": "resulttype"}  # GDAL asks resultType=hits for a feature count
-_MAX_ORIGINS = 16  # distinct Host headers with a cached API object (bounded: Host is client input)
+_MAX_ORIGINS = 32  # distinct (Host header, role) API objects cached (bounded: Host is client input)
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 _ITEMS = re.compile(r"/collections/[^/]+/items(/[^/]+)?/?$")
 _CQL_JSON = "application/query-cql-json"
 _READ_METHODS = ("GET", "HEAD", "OPTIONS")
+_COLLECTION = re.compile(r"/collections/([^/]+)(/.*)?$")
+_PURPOSE_PARAMS = ("reason", "case_number", "purpose")  # read by services/auth, not query filters
+_PLATE_READS = ("/items", "/tiles/")  # paths under a collection that return features or tiles
 
 
 # CQL2 writes temporal predicates as functions, T_DURING(prop, INTERVAL(...)); pygeofilter 0.4's
@@ -119,9 +127,32 @@ class OGCApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             _check_method(scope)
+            refused = self._refused(scope)
+            if refused:
+                body = orjson.dumps({"detail": refused})
+                await send({"type": "http.response.start", "status": 403, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         if self._app is None:
             await run_in_threadpool(self._build)
         await self._app(scope, receive, send)
+
+    @staticmethod
+    def _refused(scope: Scope) -> str | None:
+        """A collection this role may not read (403), or plate data without a stated purpose (403)."""
+        m = _COLLECTION.search(scope["path"])
+        layer = get_layer(m.group(1)) if m else None
+        if layer is None:
+            return None
+        conn = HTTPConnection(scope)
+        try:
+            auth.check_layer(auth.current_principal(conn), layer)
+            if layer.event_kind in auth_personal() and (m.group(2) or "").startswith(_PLATE_READS):
+                auth.require_purpose(conn)
+        except Forbidden as e:
+            return e.detail
+        return None
 
     # -- set-up --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -155,23 +186,25 @@ class OGCApp:
             self._sa = sa
             self._app = sa.APP
 
-    def _cached(self, base_url: str):
+    def _cached(self, key: tuple):
         with self._lock:
-            api = self._apis.get(base_url)
+            api = self._apis.get(key)
             if api is not None:
-                self._apis.move_to_end(base_url)
+                self._apis.move_to_end(key)
             return api
 
-    def _api_for(self, base_url: str):
-        """The pygeoapi API object whose links point at base_url (one per origin, LRU)."""
-        api = self._cached(base_url)
+    def _api_for(self, key: tuple):
+        """The pygeoapi API object whose links point at base_url and that lists only the collections
+        `layers` (one per origin and role, LRU)."""
+        api = self._cached(key)
         if api is not None:
             return api
         from pygeoapi.api import API
-        config = build_config(base_url)
+        base_url, layers = key
+        config = build_config(base_url, layers)
         api = API(config, build_openapi(config))
         with self._lock:
-            self._apis[base_url] = api
+            self._apis[key] = api
             while len(self._apis) > _MAX_ORIGINS:
                 self._apis.popitem(last=False)
         return api
@@ -184,16 +217,19 @@ class OGCApp:
         if not _HOST.fullmatch(host):  # absent, or a path or other junk that would land in every link
             host = f"{get_settings().host}:{get_settings().port}"
         base = f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}".rstrip("/")
-        api = alternative_api or self._cached(base) or await run_in_threadpool(self._api_for, base)
+        principal = auth.current_principal(request)
+        key = (base, tuple(layer.id for layer in CATALOG if auth.may_read_layer(principal, layer)))
+        api = alternative_api or self._cached(key) or await run_in_threadpool(self._api_for, key)
         api_request = await APIRequest.from_starlette(request, api.locales)
         params = api_request.params
         if ("resultType" in params or params.get("filter-lang") in _FILTER_LANG_ALIASES
-                or "sortby" in params):
+                or "sortby" in params or any(k in params for k in _PURPOSE_PARAMS)):
             items = [(_PARAM_ALIASES.get(k, k), _FILTER_LANG_ALIASES.get(v, v) if k == "filter-lang" else v)
-                     for k, v in params.multi_items()]
+                     for k, v in params.multi_items() if k not in _PURPOSE_PARAMS]
             items = [(k, _clean_sortby(v) if k == "sortby" else v) for k, v in items]
             api_request._args = QueryParams([(k, v) for k, v in items if not (k == "sortby" and not v)])
-        caller = Caller(request.headers.get("x-rtcc-user") or "anonymous", request.headers.get("x-rtcc-purpose"),
+        caller = Caller(principal, request.scope.get("state", {}).get("purpose"),
+                        request.client.host if request.client else None,
                         geojson=api_request.format not in _DICT_FORMATS)
         if not skip_valid_check and not api_request.is_valid():
             headers, status, content = api.get_format_exception(api_request)
@@ -236,6 +272,11 @@ def _check_method(scope: Scope) -> None:
     raise MethodNotAllowed(f"{method} is not supported here: this server creates, replaces and deletes no items "
                            f"(a POST to items carries a CQL2 JSON filter, Content-Type: {_CQL_JSON})",
                            allow=list(_READ_METHODS))
+
+
+def auth_personal() -> frozenset[str]:
+    from services.audit import PERSONAL_KINDS
+    return PERSONAL_KINDS
 
 
 ogc_app = OGCApp()

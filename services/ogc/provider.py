@@ -17,7 +17,7 @@ from pygeoapi.provider.base import (BaseProvider, ProviderInvalidQueryError, Pro
                                     ProviderQueryError)
 
 from layers.catalog import Layer, get_layer
-from services import db
+from services import audit, db
 from services.errors import DATABASE_DOWN
 from services.ogc.context import caller
 from services.ogc.cql import Bound, Compiler, CQLError, coerce, params
@@ -283,15 +283,14 @@ class RTCCProvider(BaseProvider):
 
     def _audit(self, conn: psycopg.Connection, action: str, detail: dict, bbox: Any, datetime_: Any,
                filterq: Any) -> None:
-        """Reads of personal data (ALPR) leave a row in audit_log: who, what, when, stated purpose."""
-        if self.layer.id != "alpr_reads":
+        """Reads of personal data (ALPR) leave a row in audit_log: who, role, what, stated purpose."""
+        if self.layer.event_kind not in audit.PERSONAL_KINDS:
             return
         who = caller()
-        detail = {**detail, "bbox": list(bbox) if bbox else None, "datetime": datetime_,
+        detail = {**detail, "layer": self.layer.id, "bbox": list(bbox) if bbox else None, "datetime": datetime_,
                   "filter": repr(filterq) if filterq is not None else None, "via": "ogc"}
-        conn.execute("INSERT INTO audit_log (who, action, resource, purpose, detail) VALUES (%s, %s, %s, %s, %s)",
-                     (who.who, f"ogc.{action}", f"collections/{self.layer.id}", who.purpose,
-                      orjson.dumps(detail, default=str).decode()))
+        audit.write(conn, who.principal.name, who.principal.role or None, f"ogc.{action}",
+                    f"collections/{self.layer.id}", detail, who.client, who.purpose)
 
     def __repr__(self) -> str:
         return f"<RTCCProvider {self.layer.id}>"

@@ -4,17 +4,18 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
+import orjson
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geo import geocode as geocoder
-from services import audit, db
+from services import audit, auth, db
 from services.errors import Unprocessable
 from services.proximity import engine
 
-router = APIRouter(prefix="/api", tags=["proximity"])
+router = APIRouter(prefix="/api", tags=["proximity"], dependencies=[Depends(auth.require("events:read"))])
 ALPR_MARK = b'"kind" : "alpr_read"'  # how json_build_object writes an ALPR read in the recent context
 
 
@@ -53,7 +54,10 @@ async def nearest(
     async with (await db.apool()).connection() as aconn:
         body = await engine.answer_json_async(aconn, lon, lat, p)
     if ALPR_MARK in body:
-        await run_in_threadpool(_audit_alpr, request, location, body)
+        if auth.may_read_plates(request):
+            await run_in_threadpool(_audit_alpr, request, location, body)
+        else:
+            body = _without_plates(body)
     return Response(engine.with_location(location, body), media_type="application/json")
 
 
@@ -63,15 +67,31 @@ def _by_address(request: Request, address: str, p: dict) -> Response:
         location = {"lon": g.lon, "lat": g.lat, "source": "geocoded", "geocode": g.as_dict()}
         body = engine.answer_json(conn, g.lon, g.lat, p)
     if ALPR_MARK in body:
-        _audit_alpr(request, location, body)
+        if auth.may_read_plates(request):
+            _audit_alpr(request, location, body)
+        else:
+            body = _without_plates(body)
     return Response(engine.with_location(location, body), media_type="application/json")
+
+
+def _without_plates(body: bytes) -> bytes:
+    """The answer for a caller who may not see plates now (no alpr:read, or no stated purpose): the
+    recent context keeps everything but the ALPR reads, and says how many were left out."""
+    d = orjson.loads(body)
+    recent = d.get("recent") or []
+    d["recent"] = [r for r in recent if r.get("kind") != "alpr_read"]
+    d["plates_withheld"] = len(recent) - len(d["recent"])
+    return orjson.dumps(d)
 
 
 def _audit_alpr(request: Request, location: dict, body: bytes) -> None:
     """The recent context shows hotlisted plates: personal data, audited."""
     with db.pool().connection() as conn:
+        plates = sorted({r.get("plate") for r in orjson.loads(body).get("recent") or ()
+                         if r.get("kind") == "alpr_read" and r.get("plate")})
         audit.record(conn, request, "proximity.nearest", "api/nearest",
-                     {"lon": location["lon"], "lat": location["lat"], "alpr_reads": body.count(ALPR_MARK)})
+                     {"lon": location["lon"], "lat": location["lat"], "alpr_reads": body.count(ALPR_MARK),
+                      "plates": plates})
 
 
 def _geocode(conn: psycopg.Connection, address: str) -> geocoder.GeocodeResult:

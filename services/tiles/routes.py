@@ -6,13 +6,13 @@ pool. ETag is a hash of the bytes; If-None-Match answers 304.
 from __future__ import annotations
 
 import psycopg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geo import tiles as T
 from layers.catalog import CATALOG, Layer, get_layer
-from services import audit, db
+from services import audit, auth, db
 from services.errors import BadRequest, NotFound
 from services.settings import get_settings
 from services.tiles import query as Q
@@ -20,19 +20,27 @@ from services.tiles import tilejson as TJ
 from services.tiles.cache import cache, entry_for
 from services.tiles.filters import Filters, parse_filters, parse_kinds, parse_window
 
-router = APIRouter(tags=["tiles"])
+router = APIRouter(tags=["tiles"], dependencies=[Depends(auth.require("events:read"))])
 MVT = "application/vnd.mapbox-vector-tile"
 HEXBIN_MAX_CELLS = 50_000   # GeoJSON hexbins: refuse bigger answers (ask for a coarser res or bbox)
 
+PURPOSE_PARAMS = frozenset({"reason", "case_number", "purpose"})  # the stated purpose, not a filter
 DATETIME_DOC = ("OGC API datetime: an RFC 3339 instant, or an interval `start/end` with `..` for an open end "
                 "(e.g. `2024-05-01T00:00:00Z/..`)")
 
 
-def _layer(layer_id: str) -> Layer:
+def _layer(layer_id: str, request: Request) -> Layer:
+    """The layer, if this caller's role may read it (the catalog's `roles`)."""
     layer = get_layer(layer_id)
     if layer is None:
         raise NotFound(f"unknown layer '{layer_id}': see /tiles for the catalog")
+    auth.check_layer(auth.current_principal(request), layer)
     return layer
+
+
+def _readable(request: Request):
+    p = auth.current_principal(request)
+    return lambda layer: auth.may_read_layer(p, layer)
 
 
 def _base(request: Request) -> str:
@@ -79,7 +87,8 @@ def _audit(request: Request, layer: Layer, z: int, x: int, y: int) -> None:
 
 def _record(conn: psycopg.Connection, request: Request, layer: Layer, z: int, x: int, y: int) -> None:
     audit.record(conn, request, "tiles.read", f"tiles/{layer.id}/{z}/{x}/{y}",
-                 {k: v for k, v in request.query_params.items() if k != "purpose"})
+                 {"layer": layer.id, "tile": [z, x, y],
+                  **{k: v for k, v in request.query_params.items() if k not in PURPOSE_PARAMS}})
 
 
 def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -93,23 +102,23 @@ def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, flo
 
 @router.get("/tiles", summary="Every catalog layer with its TileJSON (the vector tile index)")
 def tiles_index(request: Request) -> dict:
-    return TJ.index(_base(request))
+    return TJ.index(_base(request), _readable(request))
 
 
 @router.get("/tiles/index.json", summary="Every catalog layer with its TileJSON (alias of /tiles)",
             include_in_schema=False)
 def tiles_index_json(request: Request) -> dict:
-    return TJ.index(_base(request))
+    return TJ.index(_base(request), _readable(request))
 
 
 @router.get("/tiles/{layer}.json", summary="TileJSON 3.0.0 of one layer",
             description="Query parameters (datetime, since, hours, filter, kinds, property=value) are carried "
                         "into the tile URL template.")
 def layer_tilejson(layer: str, request: Request) -> dict:
-    lyr = _layer(layer)
-    query = dict(request.query_params)
+    lyr = _layer(layer, request)
+    query = dict(request.query_params)  # the purpose too: a GIS client given this URL sends it on every tile
     if query:
-        parse_filters(lyr, query)  # 400 now rather than on every tile
+        parse_filters(lyr, {k: v for k, v in query.items() if k not in PURPOSE_PARAMS})  # 400 now rather than on every tile
     return TJ.tilejson(lyr, _base(request), query)
 
 
@@ -128,12 +137,14 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int,
                filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text (default) or cql2-json"),
                kinds: str | None = Query(None, description="hexbin layer: comma-separated event kinds (default all)"),
                thin: bool = Query(True, description="thin event points below the layer's thin_below_zoom")):
-    lyr = _layer(layer)
+    lyr = _layer(layer, request)
+    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: a stated purpose, every tile audited
+    if personal:
+        auth.require_purpose(request)
     if not T.valid_tile(z, x, y):
         raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
                        f"x and y 0..2^zoom-1)")
-    filters = parse_filters(lyr, dict(request.query_params))
-    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: every tile served is audited
+    filters = parse_filters(lyr, {k: v for k, v in request.query_params.items() if k not in PURPOSE_PARAMS})
     key = (lyr.id, z, x, y, filters.key(), Q.thins(lyr, z, thin))
     cache.start()
     hit = cache.get(key)
@@ -146,6 +157,30 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int,
     entry = entry_for(lyr, body, _dependency_bounds(lyr, z, x, y), filters.window, filters.kinds)
     cache.put(key, entry, generation)
     return _answer(request, body, entry.etag, lyr, MVT, "miss")
+
+
+def render_tile(layer: Layer, z: int, x: int, y: int, params: dict[str, str] | None = None,
+                on_conn=None) -> bytes:
+    """One tile rendered in this process (through the cache), for callers outside the HTTP route
+    (the OGC API - Tiles provider). `on_conn(conn)` runs on the rendering connection (the audit row)."""
+    filters = parse_filters(layer, params or {})
+    thin = (params or {}).get("thin", "true").lower() != "false"
+    key = (layer.id, z, x, y, filters.key(), Q.thins(layer, z, thin))
+    cache.start()
+    hit = cache.get(key)
+    if hit is not None:
+        if on_conn is not None:
+            with db.pool().connection() as conn:
+                on_conn(conn)
+        return hit.body
+    generation = cache.generation_of(layer.id)
+    with db.pool().connection() as conn:
+        body = Q.render(conn, layer, z, x, y, filters, thin)
+        if on_conn is not None:
+            on_conn(conn)
+    cache.put(key, entry_for(layer, body, _dependency_bounds(layer, z, x, y), filters.window, filters.kinds),
+              generation)
+    return body
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float]:

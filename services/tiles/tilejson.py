@@ -52,10 +52,12 @@ def tilejson(layer: Layer, base: str, query: dict[str, str] | None = None) -> di
     return doc
 
 
-def index(base: str) -> dict:
-    """Every catalog layer, with its TileJSON inline (one request for the web client)."""
+def index(base: str, readable=lambda layer: True) -> dict:
+    """Every catalog layer the caller may read, with its TileJSON inline (one request for the web client)."""
     layers = []
     for layer in CATALOG:
+        if not readable(layer):
+            continue
         doc = tilejson(layer, base)
         doc.update(id=layer.id, group=layer.group, geometry_type=layer.geometry_type,
                    tilejson_url=f"{base}/tiles/{layer.id}.json",

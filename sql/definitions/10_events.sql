@@ -2,8 +2,9 @@
 -- workers may need the same new month at once: the loser of the race waits on the advisory lock,
 -- then finds the partition already made (its catalog cache may not show it yet, so a
 -- duplicate_table error is the signal, not a failure).
+-- SECURITY DEFINER: the server's role (rtcc_app, sql/migrations/102) has no right to create tables.
 CREATE OR REPLACE FUNCTION rtcc_ensure_event_partitions(lo timestamptz, hi timestamptz)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     m date := date_trunc('month', lo AT TIME ZONE 'UTC')::date;
     name text;

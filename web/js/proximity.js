@@ -3,13 +3,15 @@
 // (route drawn when the API gives one, else a straight line) and recent events nearby.
 import { h, $, getJSON, glyph, fmtDist, fmtEta, fmtTime, fmtAgo, destination, viewCone } from './util.js';
 
+const SAFE_URL = /^(https?|rtsp):\/\/[^\s]+$/i;
+
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const DEFAULT_RANGE_M = 150; // metres: cameras with no published range (server default too)
 
 /** A stream or contact: a link when it is a URL, e-mail or phone number, else the text itself. */
 function contactLink(contact) {
   if (!contact) return h('span.muted', 'no link');
-  if (/^(https?|rtsp):\/\//i.test(contact)) return h('a.stream', { href: contact, target: '_blank', rel: 'noopener' }, 'Contact ↗');
+  if (SAFE_URL.test(contact)) return h('a.stream', { href: contact, target: '_blank', rel: 'noopener' }, 'Contact ↗');
   if (/^[^\s@]+@[^\s@]+$/.test(contact)) return h('a.stream', { href: `mailto:${contact}` }, 'E-mail');
   if (/^\+?[\d() .-]{7,}$/.test(contact)) return h('a.stream', { href: `tel:${contact.replace(/[^\d+]/g, '')}` }, contact);
   return h('span.contact', { title: 'contact' }, contact);
@@ -188,7 +190,8 @@ export class ProximityPanel {
   highlight(id) { this.map.setFilter('prox-hl', ['==', ['get', 'id'], id == null ? '' : String(id)]); }
 
   cameraItem(c) {
-    const link = c.stream_url ? h('a.stream', { href: c.stream_url, target: '_blank', rel: 'noopener' }, 'Stream ↗')
+    // only http(s)/rtsp links: a registry URL like javascript:… must never become an href
+    const link = c.stream_url && SAFE_URL.test(c.stream_url) ? h('a.stream', { href: c.stream_url, target: '_blank', rel: 'noopener noreferrer' }, 'Stream ↗')
       : contactLink(c.contact);
     return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location),
       onmouseenter: () => this.highlight(c.id), onmouseleave: () => this.highlight(null) },
