@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     #                                   notice (edits made outside the server); Layer.cache_s overrides
     tile_browser_max_age_s: int = 300  # Cache-Control max-age of reference layers (streets, districts)
 
+    # Alerts and their delivery (services/alerts)
+    public_url: str | None = None  # base of links in messages (map deep link /#alert=ID); default http://host:port
+    channels: list[dict] = []  # channels seeded at start-up: [{"name", "kind", "url", ...}] (JSON)
+    outbox_worker: bool = True  # deliver from this process (several processes share the outbox safely)
+    outbox_workers: int = 2  # sending threads per process (a slow receiver holds one)
+    outbox_max_attempts: int = 6  # a delivery failing this often is dead-lettered with its last error
+    outbox_backoff_s: float = 1.0  # retry n waits backoff * 2^(n-1) seconds...
+    outbox_backoff_max_s: float = 300.0  # ...at most this long
+    outbox_timeout_s: float = 5.0  # seconds a receiver may take to answer one delivery
+    alert_proximity_wait_s: float = 1.5  # a delivery waits at most this long for the alert's cameras/units answer
+    cap_sender: str = "rtcc@agency.example"  # CAP 1.2 <sender>
+    smtp_from: str = "rtcc@agency.example"  # From: of email deliveries
+
     @model_validator(mode="before")
     @classmethod
     def _secret_files(cls, data):
@@ -101,19 +114,6 @@ class Settings(BaseSettings):
 SECRETS = ("admin_password", "oidc_client_secret", "app_database_url")
 
 
-    # Alerts and their delivery (services/alerts)
-    public_url: str | None = None  # base of links in messages (map deep link /#alert=ID); default http://host:port
-    channels: list[dict] = []  # channels seeded at start-up: [{"name", "kind", "url", ...}] (JSON)
-    outbox_worker: bool = True  # deliver from this process (several processes share the outbox safely)
-    outbox_workers: int = 2  # sending threads per process (a slow receiver holds one)
-    outbox_max_attempts: int = 6  # a delivery failing this often is dead-lettered with its last error
-    outbox_backoff_s: float = 1.0  # retry n waits backoff * 2^(n-1) seconds...
-    outbox_backoff_max_s: float = 300.0  # ...at most this long
-    outbox_timeout_s: float = 5.0  # seconds a receiver may take to answer one delivery
-    alert_proximity_wait_s: float = 1.5  # a delivery waits at most this long for the alert's cameras/units answer
-    cap_sender: str = "rtcc@agency.example"  # CAP 1.2 <sender>
-    smtp_from: str = "rtcc@agency.example"  # From: of email deliveries
-
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
@@ -128,7 +128,7 @@ def owner_database_url() -> str:
 
 
 def database_url() -> str:
-    """The server's DSN: least privilege (sql/102_app_role.sql). RTCC_APP_DATABASE_URL, else the owner's
+    """The server's DSN: least privilege (sql/migrations/102_app_role.sql). RTCC_APP_DATABASE_URL, else the owner's
     database reached as RTCC_APP_DB_ROLE (trust or peer auth on the local and test clusters)."""
     s = get_settings()
     if s.app_database_url:

@@ -26,7 +26,7 @@ PUBLIC = frozenset({"/healthz", "/login", "/logout", "/favicon.ico", "/auth/oidc
                     "/api/transparency"})
 PUBLIC_PREFIXES = ("/static/", "/vendor/")  # the open-source web client's files (the login page needs them)
 BASIC_PREFIXES = ("/ogc", "/tiles")         # QGIS and GDAL send HTTP Basic
-PAGES = frozenset({"/", "/dashboard", "/audit"})  # a browser without a session is sent to /login
+PAGES = frozenset({"/", "/dashboard", "/audit", "/field"})  # a browser without a session is sent to /login
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The web client's pages: scripts only from us; MapLibre runs its workers from blob: URLs.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
