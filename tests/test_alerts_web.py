@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from tests.test_alerts import plate, read
-from tests.test_web import OUT, WAIT_MS, Page, browser  # noqa: F401  (browser is a fixture)
+from tests.test_web import OUT, WAIT_MS, Page  # the signed-in `browser` fixture is in conftest
 
 DOWNTOWN = (-76.6122, 39.2904)
 
