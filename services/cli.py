@@ -12,10 +12,11 @@ app = typer.Typer(help="RTCC situational-awareness server", no_args_is_help=True
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: local cluster and migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-from services.auth.cli import audit_app, key_app, user_app  # noqa: E402  (sub-commands)
+from services.auth.cli import audit_app, key_app, retention_app, user_app  # noqa: E402  (sub-commands)
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="apikey")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 
 
 def _ensure_db() -> None:

@@ -185,13 +185,15 @@ def anon_client(client_as):
     return client_as(None)
 
 
-# Requests to the test server made with plain httpx (httpx.get(server_url + ...), live_subscribe)
-# carry the admin key unless they set Authorization themselves: one place, every test.
+# Requests to the test servers made with plain httpx (httpx.get(server_url + ...), live_subscribe, a
+# server a test starts in a subprocess on this session's database) carry the admin key unless they
+# set Authorization themselves: one place, every test.
 _SERVERS: set[str] = set()
 
 
 def _authenticate(request) -> None:
-    if request.url.netloc.decode() in _SERVERS and "authorization" not in request.headers and KEYS:
+    if (request.url.host in ("127.0.0.1", "localhost") or request.url.netloc.decode() in _SERVERS) \
+            and "authorization" not in request.headers and KEYS:
         request.headers["Authorization"] = f"Bearer {KEYS['admin']}"
     elif request.headers.get("authorization") == "":
         del request.headers["authorization"]  # auth_headers(None): anonymous on purpose
@@ -212,6 +214,9 @@ def _patch_httpx() -> None:
         return await async_send(self, request, **kw)
     send._rtcc = True  # type: ignore[attr-defined]
     httpx.Client.send, httpx.AsyncClient.send = send, asend
+
+
+_patch_httpx()
 
 
 def free_port() -> int:

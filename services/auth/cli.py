@@ -149,3 +149,46 @@ def audit_verify() -> None:
         return
     typer.echo(f"audit log BROKEN: {r['problem']} ({r['checked']} rows intact before it)", err=True)
     raise typer.Exit(1)
+
+
+retention_app = typer.Typer(help="Retention and legal holds", no_args_is_help=True)
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Remove expired events now (audited with counts)."""
+    from services import retention
+    with _conn() as conn:
+        out = retention.run(conn, who="cli")
+    typer.echo(f"purged {sum(out['rows'].values())} rows {out['rows']}; partitions dropped: "
+               f"{', '.join(out['partitions_dropped']) or 'none'}")
+
+
+@retention_app.command("hold")
+def retention_hold(case_number: str, reason: str = typer.Option(..., "--reason"),
+                   events: Optional[str] = typer.Option(None, "--events", help="event ids, comma-separated"),
+                   plates: Optional[str] = typer.Option(None, "--plates", help="plates, comma-separated")) -> None:
+    """Place a legal hold: the cited events are kept whatever their age."""
+    from services import audit, retention
+    h = retention.Hold(case_number=case_number, reason=reason,
+                       event_ids=[int(e) for e in (events or "").split(",") if e.strip()],
+                       plates=[p.strip() for p in (plates or "").split(",") if p.strip()])
+    with _conn() as conn:
+        try:
+            out = retention.place_hold(conn, h, "cli")
+        except RTCCError as e:
+            _fail(e)
+        audit.system(conn, "legal_hold.place", f"legal-holds/{case_number}", out)
+    typer.echo(f"hold on {case_number}: {out['events']} events, {out['plates']} plates")
+
+
+@retention_app.command("release")
+def retention_release(case_number: str) -> None:
+    from services import audit, retention
+    with _conn() as conn:
+        try:
+            retention.release_hold(conn, case_number)
+        except RTCCError as e:
+            _fail(e)
+        audit.system(conn, "legal_hold.release", f"legal-holds/{case_number}")
+    typer.echo(f"hold on {case_number} released")
