@@ -105,19 +105,20 @@ def test_tolerant_match_is_possible_never_certain(client):
 
 
 def test_lifecycle_ack_dispatch_close_with_who_and_notes(client):
+    from tests.conftest import auth_headers
     p = plate()
     client.post("/api/hotlists/life-test?mode=append", json=[{"plate": p, "reason": "wanted person"}])
     client.post("/api/ingest/alpr", json=[read(p)])
     a = alerts_for(client, p)[0]
-    h = {"X-RTCC-User": "officer.jones"}
+    h = {**auth_headers("analyst"), "X-RTCC-User": "officer.jones"}  # who acts is the signed-in identity, not a header
     r = client.post(f"/api/alerts/{a['id']}/ack", json={"note": "on my way"}, headers=h)
-    assert r.status_code == 200 and r.json()["status"] == "acknowledged" and r.json()["ack_by"] == "officer.jones"
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged" and r.json()["ack_by"] == "test-analyst"
     assert client.post(f"/api/alerts/{a['id']}/ack", headers=h).status_code == 200  # a second tap is harmless
     r = client.post(f"/api/alerts/{a['id']}/dispatch", json={"unit": "2B21"}, headers=h)
     assert r.json()["status"] == "dispatched" and r.json()["dispatched_at"]
     r = client.post(f"/api/alerts/{a['id']}/close", json={"note": "vehicle recovered"}, headers=h)
     body = r.json()
-    assert body["status"] == "closed" and body["closed_by"] == "officer.jones"
+    assert body["status"] == "closed" and body["closed_by"] == "test-analyst"
     assert [n["action"] for n in body["notes"]] == ["ack", "dispatch", "close"]
     assert body["notes"][1]["unit"] == "2B21"
     assert client.post(f"/api/alerts/{a['id']}/ack").status_code == 422  # closed: no way back
