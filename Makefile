@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RTCC := $(VENV)/bin/rtcc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium
+APT_PKGS := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-dejavu-core
 PYTEST_ARGS ?=
 SIMULATE ?= 1   # make run SIMULATE=0: serve without the demo simulation
 
@@ -39,10 +39,19 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-web: web/node_modules/.installed
+web: web/node_modules/.installed .local/glyphs/.built
 
 web/node_modules/.installed: web/package.json $(wildcard web/package-lock.json)
 	cd web && (test -f package-lock.json && npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+# Map label glyphs from Debian's DejaVu fonts (fontnik's build-glyphs, from npm): served at /glyphs.
+FONTS := /usr/share/fonts/truetype/dejavu
+.local/glyphs/.built: web/node_modules/.installed
+	for f in DejaVuSans DejaVuSans-Bold; do \
+	  name="$$(echo $$f | sed 's/DejaVuSans/DejaVu Sans/; s/-Bold/ Bold/')"; \
+	  mkdir -p ".local/glyphs/$$name" && web/node_modules/.bin/build-glyphs "$(FONTS)/$$f.ttf" ".local/glyphs/$$name" >/dev/null; \
+	done
 	touch $@
 
 db:

@@ -25,6 +25,10 @@ class Style:
     kind: str = "circle"         # circle, line, fill, symbol, heatmap
     icon: str | None = None      # an emoji/short glyph for the feed panel and legend
     outline: str | None = None
+    by: str | None = None        # a property that picks the colour (units by status, incidents by priority)...
+    categories: tuple[tuple[str, str, str], ...] = ()  # ...as (value, CSS colour, legend label); else `color`
+    label: str | None = None     # a property drawn as a map label (street and place names)...
+    label_minzoom: int = 13      # ...from this zoom on
 
 
 @dataclass(frozen=True)
@@ -57,13 +61,16 @@ EVENT_COMMON = (P("feed_id", "string", "the feed's own id"), P("observed_at", "d
                 P("received_at", "datetime"), P("district"), P("beat"), P("loc_method", "string",
                 "given, camera, geocoded, failed or none (a tip that named no place)"))
 
+# CAD priority 1 (most urgent) to 4; the map, the feed and the legend share these.
+PRIORITY_COLOURS = (("1", "#ff2b2b", "P1"), ("2", "#ff922b", "P2"), ("3", "#fcc419", "P3"), ("4", "#74c0fc", "P4"))
+
 CATALOG: tuple[Layer, ...] = (
     Layer("cad_incidents", "CAD incidents", "Computer-aided dispatch incidents (and historical crime "
           "records in the demo city)", "cad_incidents", "Point",
           EVENT_COMMON + (P("type"), P("priority", "integer"), P("address"), P("description"),
                           P("loc_score", "number")),
-          Style("#e03131", "circle", "🚨"), time_column="observed_at", group="events",
-          event_kind="cad_incident", thin_below_zoom=13, large=True),
+          Style("#e03131", "circle", "🚨", by="priority", categories=PRIORITY_COLOURS),
+          time_column="observed_at", group="events", event_kind="cad_incident", thin_below_zoom=13, large=True),
     Layer("calls", "911 calls", "Calls for service", "calls", "Point",
           EVENT_COMMON + (P("type"), P("priority", "integer"), P("address"), P("loc_score", "number")),
           Style("#f08c00", "circle", "📞"), time_column="observed_at", group="events",
@@ -88,7 +95,10 @@ CATALOG: tuple[Layer, ...] = (
     Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
           "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
                     P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),
-          Style("#2f9e44", "symbol", "🚓"), time_column="observed_at", group="assets", cache_s=5),
+          Style("#2f9e44", "symbol", "🚓", by="status", categories=(
+              ("available", "#40c057", "available"), ("enroute", "#fab005", "en route"),
+              ("onscene", "#fa5252", "on scene"), ("busy", "#be4bdb", "busy"), ("offduty", "#868e96", "off duty"))),
+          time_column="observed_at", group="assets", cache_s=5),
     Layer("cameras", "Cameras", "Agency, partner and registered private cameras", "cameras", "Point",
           (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
            P("range_m", "number"), P("stream_url"), P("contact"), P("status")),
@@ -99,16 +109,22 @@ CATALOG: tuple[Layer, ...] = (
            P("range_m", "number"), P("status")),
           Style("#0c8599", "fill", None, "#0b7285"), group="assets", minzoom=13),
     Layer("districts", "Police districts", "Police district boundaries", "districts", "MultiPolygon",
-          (P("name"), P("abbr")), Style("#495057", "line"), group="reference"),
+          (P("name"), P("abbr")), Style("#495057", "line", label="name", label_minzoom=10), group="reference"),
     Layer("beats", "Police posts (beats)", "Police post boundaries (derived in the demo city)", "beats",
           "MultiPolygon", (P("district"), P("derived", "boolean")), Style("#868e96", "line"),
           group="reference", minzoom=11),
     Layer("streets", "Streets", "Street centrelines with address ranges", "streets", "LineString",
           (P("fullname"), P("type"), P("subtype"), P("sha_class"), P("l_from", "integer"), P("l_to", "integer"),
            P("r_from", "integer"), P("r_to", "integer"), P("speed_kmh", "number")),
-          Style("#adb5bd", "line"), group="reference", minzoom=10, tile_feature_cap=50_000),
+          Style("#adb5bd", "line", label="fullname", label_minzoom=14), group="reference", minzoom=10,
+          tile_feature_cap=50_000),
     Layer("neighborhoods", "Neighbourhoods", "Neighbourhood statistical areas", "neighborhoods",
-          "MultiPolygon", (P("name"), P("type")), Style("#ced4da", "line"), group="reference"),
+          "MultiPolygon", (P("name"), P("type")), Style("#ced4da", "line", label="name", label_minzoom=13),
+          group="reference"),
+    Layer("parks", "Parks", "Parks and open space (the city's neighbourhood areas of that type)", "parks",
+          "MultiPolygon", (P("name"),), Style("#2b8a3e", "fill", label="name", label_minzoom=12), group="reference"),
+    Layer("water", "Water", "Harbour and river water inside the city limit (the limit less its land areas)",
+          "water", "MultiPolygon", (), Style("#1c3d5a", "fill"), group="reference", cache_s=86_400),
     Layer("stations", "Police stations", "Headquarters and district stations", "stations", "Point",
           (P("name"), P("kind"), P("district"), P("address")), Style("#343a40", "symbol", "🏛"),
           group="reference"),

@@ -24,6 +24,11 @@ SPEED_BY_CLASS = {"FWY": 88.0, "INT": 88.0, "PART": 56.0, "MART": 48.0, "COLL": 
 ALLEY_SPEED = 16.0
 
 
+
+def _text(v) -> str:
+    """A text field of a GeoDataFrame row: missing values (None, NaN) are '' (`NaN or ""` is 'nan')."""
+    return "" if v is None or v != v else str(v)
+
 def _path(name: str) -> Path:
     return get_settings().data_dir / f"{name}.gz"
 
@@ -81,9 +86,9 @@ def load_reference(conn: psycopg.Connection) -> dict[str, int]:
             if g is None or g.is_empty or g.length == 0:
                 continue
             alley = rec.subtype_label == "Alley"
-            speed = ALLEY_SPEED if alley else SPEED_BY_CLASS.get(rec.sha_class or "", 32.0)
-            rows.append((int(rec.segment_id), rec.fullname or "", rec.dirpre or "", rec.feanme or "",
-                         rec.featype or "", rec.dirsuf or "", rec.subtype_label or "", rec.sha_class or "",
+            speed = ALLEY_SPEED if alley else SPEED_BY_CLASS.get(_text(rec.sha_class), 32.0)
+            rows.append((int(rec.segment_id), _text(rec.fullname), _text(rec.dirpre), _text(rec.feanme),
+                         _text(rec.featype), _text(rec.dirsuf), _text(rec.subtype_label), _text(rec.sha_class),
                          int(rec.fraddl or 0), int(rec.toaddl or 0), int(rec.fraddr or 0), int(rec.toaddr or 0),
                          int(rec.block_num) if rec.block_num == rec.block_num and rec.block_num is not None else None,
                          speed, ewkb(_single_line(g))))
@@ -122,6 +127,7 @@ def load_reference(conn: psycopg.Connection) -> dict[str, int]:
              ewkb(shapely.Point(float(r["lon"]), float(r["lat"])))) for r in read_csv("police_stations.csv")))
 
         counts["beats"] = _load_beats(conn)
+        conn.execute("REFRESH MATERIALIZED VIEW water")  # the basemap's water: city limit less its land
     conn.execute("ANALYZE streets; ANALYZE addresses; ANALYZE intersections; ANALYZE districts; ANALYZE beats")
     return counts
 
@@ -262,6 +268,11 @@ def load(conn: psycopg.Connection, force: bool = False) -> str:
     for feed, rows in (("camera", camera_rows()), ("cad", incident_rows())):
         r = ingest_rows(conn, feed, rows, origin="demo")
         lines.append(f"{feed}: accepted {r.accepted}, duplicates {r.duplicates}, rejected {len(r.rejected)}")
+    # A handful of downtown cameras link a sample page this server serves, so "Open stream" works in
+    # the demo (a same-origin path: the demo does not know the host it will be served on).
+    conn.execute("""UPDATE cameras SET stream_url = '/static/demo/camera.html?id=' || id
+        WHERE id IN (SELECT id FROM cameras WHERE kind = 'cctv'
+                     ORDER BY geom <-> ST_SetSRID(ST_MakePoint(-76.6105, 39.2865), 4326) LIMIT 6)""")
     fresh = conn.execute("SELECT count(*) FROM units WHERE observed_at > now() - interval '10 minutes'").fetchone()[0]
     if fresh == 0:
         r = ingest_rows(conn, "avl", unit_rows(conn), origin="demo")

@@ -23,9 +23,14 @@ WEB = ROOT / "web"
 VENDOR = {"maplibre-gl": WEB / "node_modules" / "maplibre-gl" / "dist",
           "chart.js": WEB / "node_modules" / "chart.js" / "dist",
           "terra-draw": WEB / "node_modules" / "terra-draw" / "dist",
-          "terra-draw-maplibre-gl-adapter": WEB / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist"}
+          "terra-draw-maplibre-gl-adapter": WEB / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist",
+          "maplibre-gl-export": WEB / "node_modules" / "@watergis" / "maplibre-gl-export" / "dist",
+          "maplibre-gl-measures": WEB / "node_modules" / "maplibre-gl-measures" / "dist"}
 PAGES = {"/": "index.html", "/dashboard": "dashboard.html", "/field": "field.html", "/audit": "audit.html"}
 PAGE_PERMISSION = {"/audit": "audit:read"}  # other pages: any signed-in role
+# Map label glyphs (SDF protobufs, 256 code points a file), built at setup by fontnik's build-glyphs
+# from Debian's DejaVu fonts (Makefile `glyphs`): labels render offline, no font CDN.
+GLYPHS = ROOT / ".local" / "glyphs"
 # Our own files change with every deploy: revalidate (cheap with ETag); vendor files change with the lock file.
 NO_CACHE = {"Cache-Control": "no-cache"}
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
@@ -64,6 +69,17 @@ def static(rel: str) -> FileResponse:
     return _file(WEB, rel, NO_CACHE)
 
 
+@router.get("/glyphs/{fontstack}/{start}-{end}.pbf", include_in_schema=False)
+def glyphs(fontstack: str, start: int, end: int) -> FileResponse:
+    # MapLibre asks for "Font A,Font B" stacks; we build single fonts: the first one we have answers,
+    # else DejaVu Sans (a plugin's default font must still get its labels).
+    fonts = [f.strip() for f in fontstack.split(",")]
+    font = next((f for f in fonts if f and "/" not in f and (GLYPHS / f).is_dir()), "DejaVu Sans")
+    if start % 256 or end != start + 255:
+        raise NotFound(f"no glyph range {start}-{end}")
+    return _file(GLYPHS / font, f"{start}-{end}.pbf", VENDOR_CACHE)
+
+
 @router.get("/vendor/{package}/{rel:path}", include_in_schema=False)
 def vendor(package: str, rel: str) -> FileResponse:
     base = VENDOR.get(package)
@@ -88,7 +104,7 @@ def _services(request: Request) -> dict[str, bool]:
             "ogc": route_exists(app, "/ogc/collections"), "geocode": route_exists(app, "/api/geocode"),
             "reverse": route_exists(app, "/api/reverse"),
             "nearest": route_exists(app, "/api/nearest"), "tasks": route_exists(app, "/api/tasks"),
-            "live": route_exists(app, "/api/live")}
+            "live": route_exists(app, "/api/live"), "glyphs": (GLYPHS / "DejaVu Sans" / "0-255.pbf").is_file()}
 
 
 _RANGE_TTL_S = 300.0  # seconds: the replay slider's bounds may be this stale

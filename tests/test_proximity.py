@@ -236,3 +236,21 @@ def test_knn_overfetch_falls_back_to_an_exact_scan(client, conn):
         assert fov.rank_cameras(cams, lon, lat, 1, 1500, 150)[0].camera.id == "KNN-E"
     finally:
         conn.execute("DELETE FROM cameras WHERE id LIKE 'KNN-%'")
+
+
+def test_recent_context_leaves_out_the_incident_asked_about(client, conn):
+    """A CAD integration asking about the incident it just sent (event_id=) does not get that incident
+    back as 'recent nearby' at 0 m; without event_id it is listed like any other event."""
+    from datetime import datetime, timezone
+
+    from services.ingest.pipeline import ingest_rows
+    lon, lat = -76.4850, 39.1750
+    fid = f"self{random.randrange(10**6)}"
+    ingest_rows(conn, "cad", [{"id": fid, "observed_at": datetime.now(timezone.utc).isoformat(), "type": "SELF",
+                               "priority": 2, "lon": lon, "lat": lat}], origin="test")
+    eid = conn.execute("SELECT id FROM event_keys WHERE feed = 'cad' AND feed_id = %s", (fid,)).fetchone()[0]
+    plain = client.get("/api/nearest", params={"lon": lon, "lat": lat, "units": 0, "cameras": 0}).json()
+    assert eid in [r["id"] for r in plain["recent"]]
+    own = client.get("/api/nearest", params={"lon": lon, "lat": lat, "units": 0, "cameras": 0, "event_id": eid})
+    assert own.status_code == 200 and eid not in [r["id"] for r in own.json()["recent"]]
+    assert client.get("/api/nearest", params={"lon": lon, "lat": lat, "event_id": 0}).status_code == 422

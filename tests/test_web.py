@@ -183,8 +183,15 @@ def test_ingested_event_appears_on_map_and_in_feed(page, server_url, conn):
     assert first == str(eid), "newest first"
     assert "SHOOTING" in page.page.inner_text(f"#feed-list li[data-id='{eid}']")
     assert page.page.get_attribute(f"#feed-list li[data-id='{eid}']", "data-flashed") == "true"
-    # With auto-open on (the default) a new incident opens its proximity panel.
+    # A new incident never takes the panel by itself: it queues (unseen) and a P1 raises the banner,
+    # which opens it with one key.
+    assert "unseen" in page.page.get_attribute(f"#feed-list li[data-id='{eid}']", "class")
+    page.page.wait_for_function(f"document.querySelector('#attention').dataset.id === '{eid}' && "
+                                "!document.querySelector('#attention').hidden", timeout=WAIT_MS)
+    assert page.page.get_attribute("#detail", "hidden") is not None
+    page.page.keyboard.press("Enter")
     page.page.wait_for_function(f"document.querySelector('#detail').dataset.target === '{eid}'", timeout=WAIT_MS)
+    assert f"incident={eid}" in page.page.evaluate("location.hash")
     on_map = page.page.evaluate("(id) => window.rtccMap.querySourceFeatures('live').filter(f => f.properties.id === id)"
                                 ".map(f => f.geometry.coordinates)", eid)
     assert on_map and abs(on_map[0][0] - lon) < 2e-5 and abs(on_map[0][1] - lat) < 2e-5  # tiled GeoJSON is quantised
@@ -220,7 +227,6 @@ def test_click_incident_shows_cameras_that_see_it_and_units_with_eta(big_page, a
                                 "lon": ulon, "lat": ulat, "heading": 0, "speed": 0}])
     page.open_map()
     page.live_connected()
-    page.page.uncheck("#auto-open")
     fid = f"web-{uuid.uuid4().hex[:8]}"
     ingest(server_url, "cad", [{"id": fid, "observed_at": now_iso(), "type": "ROBBERY - STREET", "priority": 2,
                                 "lon": lon, "lat": lat}])
@@ -341,7 +347,6 @@ def test_task_from_incident_form_shows_in_dashboard_counts(browser, server_url, 
 
         mp.open_map()
         mp.live_connected()
-        mp.page.uncheck("#auto-open")
         fid = f"web-{uuid.uuid4().hex[:8]}"
         ingest(server_url, "cad", [{"id": fid, "observed_at": now_iso(), "type": "AUTO THEFT", "priority": 3,
                                     "lon": -76.6300, "lat": 39.3100, "address": "1 FORM TEST AV"}])

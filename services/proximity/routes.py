@@ -34,6 +34,8 @@ async def nearest(
     recent_m: float | None = Query(None, ge=0, le=5000, description="Recent-context radius (metres)"),
     recent_min: float | None = Query(None, ge=0, le=10080, description="Recent-context window (minutes)"),
     at: datetime | None = Query(None, description="End of the recent-context window (RFC 3339, default now)"),
+    event_id: int | None = Query(None, ge=1, le=2**63 - 1, description="The incident asked about: left out of its "
+                                 "own recent context"),
 ) -> Response:
     if (lon is None) != (lat is None):
         raise Unprocessable("give both lon and lat, or an address")
@@ -47,6 +49,8 @@ async def nearest(
         at = at.replace(tzinfo=timezone.utc)  # RFC 3339 on the wire is UTC
     p = engine.params(cameras=cameras, units=units, radius_m=radius_m, recent_m=recent_m,
                       recent_min=recent_min, at=at)
+    if event_id is not None:
+        p["exclude_id"] = event_id
     if lon is None:  # the geocoder is synchronous: geocode and answer on a worker thread
         return await run_in_threadpool(_by_address, request, address, p)
     # By coordinates (the CAD call): on the event loop with the async pool, no threadpool hop.

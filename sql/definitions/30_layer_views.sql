@@ -30,3 +30,7 @@ CREATE OR REPLACE VIEW units_current AS
 CREATE OR REPLACE VIEW camera_cones AS
     SELECT id, name, kind, owner, project, heading_deg, fov_deg, range_m, status, cone AS geom
     FROM cameras;
+
+-- Basemap parks: the neighbourhood areas the city classes as park/open space.
+CREATE OR REPLACE VIEW parks AS
+    SELECT id, name, geom FROM neighborhoods WHERE type ILIKE 'park%';

@@ -3,7 +3,6 @@
 // live whenever a task changes (`event: task` on /api/live). Chart.js is the global `Chart`.
 import { h, $, getJSON, debounce, fmtTime, fmtDuration, setTimeZone, toast } from './util.js';
 
-const COLORS = ['#4dabf7', '#51cf66', '#fcc419', '#ff8787', '#b197fc', '#3bc9db', '#ffa94d', '#e599f7', '#94d82d', '#adb5bd'];
 const OUTCOME_COLORS = { suspect_identified: '#4dabf7', vehicle_located: '#3bc9db', arrest: '#51cf66', case_cleared: '#94d82d', no_result: '#868e96' };
 const form = $('#filters');
 const state = { meta: null, data: null, tasks: [], charts: {}, loads: 0, prevTotals: null };
@@ -84,7 +83,8 @@ function render() {
   setKpi('#k-time', fmtDuration(t.minutes), ch('minutes'));
   setKpi('#k-solve', t.solve_rate == null ? '–' : `${Math.round(t.solve_rate * 100)} %`, ch('solve_rate'));
   $('#k-solve-sub').textContent = `${t.solved} solved of ${t.closed} closed`;
-  setKpi('#k-ttc', t.avg_hours_to_close == null ? '–' : `${(+t.avg_hours_to_close).toFixed(1)} h`, ch('avg_hours_to_close'));
+  // a task closed after 4 minutes reads '4 min', not '0.1 h' (or '0.0 h')
+  setKpi('#k-ttc', t.avg_hours_to_close == null ? '–' : fmtDuration(+t.avg_hours_to_close * 60), ch('avg_hours_to_close'));
   state.prevTotals = t;
   $('#iv-label').textContent = d.filters.interval;
 
@@ -115,7 +115,8 @@ function render() {
   chart('crime', {
     type: 'bar',
     data: { labels: crimes.map(c => c.crime_type), datasets: [
-      { label: 'Tasks', data: crimes.map(c => c.tasks), backgroundColor: crimes.map((_, i) => COLORS[i % COLORS.length]) },
+      // one colour per series (as in the other charts): a per-crime palette gave one 'Tasks' bar the 'Solved' green
+      { label: 'Tasks', data: crimes.map(c => c.tasks), backgroundColor: '#1c7ed6' },
       { label: 'Solved', data: crimes.map(c => c.solved), backgroundColor: '#2f9e4499', borderColor: '#51cf66', borderWidth: 1 }] },
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } } });
   renderTable();

@@ -1,23 +1,28 @@
 // The live picture: one EventSource on /api/live. New events go on the map (a GeoJSON overlay,
-// drawn within a second, before any tile refresh) and at the top of the feed panel; incidents
-// flash and, when auto-open is on, open their proximity panel.
+// drawn within a second, before any tile refresh) and at the top of the feed panel, which reads
+// like a dispatcher's screen (type, priority, address, time ago). Incidents flash and queue for
+// the analyst (attention.js); they never open the panel by themselves.
 import { h, fmtTime, fmtAgo, getJSON, throttle, glyph } from './util.js';
+import { isUrgent } from './attention.js';
 
 const FEED_MAX = 200, MAP_MAX = 2000;
 const INCIDENT_KINDS = new Set(['cad_incident', 'call', 'gunshot']);
 
 export class LiveFeed {
-  constructor({ map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity, onAlert }) {
-    Object.assign(this, { map, catalog, layers, listEl, countEl, statusEl, autoOpenEl, onSelect, onProximity, onAlert });
+  constructor({ map, catalog, layers, listEl, countEl, statusEl, prioEl, attention, onSelect, onProximity, onAlert }) {
+    Object.assign(this, { map, catalog, layers, listEl, countEl, statusEl, prioEl, attention, onSelect, onProximity, onAlert });
     this.kinds = {};
     for (const l of catalog.layers) if (l.event_kind) this.kinds[l.event_kind] = { icon: l.style.icon, color: l.style.color, title: l.title, layer: l.id };
     this.features = [];
     this.flashes = [];
-    this.count = 0;
     this.refreshUnits = throttle(() => layers.refresh('units'), 5000);
     this.refreshEvents = throttle(kinds => kinds.forEach(k => this.kinds[k] && layers.refresh(this.kinds[k].layer)), 30000);
     this.refreshTasks = throttle(() => layers.refresh('tasks'), 2000);
     this.listEl.replaceChildren(h('li.empty', 'Waiting for live events…'));
+    this.addresses = new Map(); // "lon,lat" rounded to ~1 m -> nearest address text (GET /api/reverse)
+    this.lookups = [];
+    this.prioEl?.addEventListener('change', () => this.filterRows());
+    setInterval(() => this.tickAges(), 30000);
   }
 
   kindInfo(kind) { return this.kinds[kind] || { icon: '•', color: '#adb5bd', title: kind }; }
@@ -43,8 +48,6 @@ export class LiveFeed {
 
   onEvent(ev) {
     const receivedAt = Date.now(); // ms since the epoch: lets tests measure commit → browser delay
-    this.count += 1;
-    this.countEl.textContent = String(this.count);
     const info = this.kindInfo(ev.kind);
     if (ev.lon != null && ev.lat != null) {
       const f = { type: 'Feature', id: ev.id, geometry: { type: 'Point', coordinates: [ev.lon, ev.lat] },
@@ -61,8 +64,8 @@ export class LiveFeed {
     if (INCIDENT_KINDS.has(ev.kind) && ev.lon != null) {
       this.flash(ev);
       const li = this.listEl.querySelector(`li[data-id="${ev.id}"]`);
-      if (li) li.dataset.flashed = 'true';
-      if (this.autoOpenEl.checked) this.onSelect(ev, { auto: true });
+      if (li) { li.dataset.flashed = 'true'; li.classList.add('unseen'); }
+      this.attention?.queued(ev, isUrgent(ev));
     }
   }
 
@@ -78,7 +81,7 @@ export class LiveFeed {
       for (const f of r.data.features) {
         if (!f.geometry) continue;
         const p = f.properties || {};
-        evs.push({ id: f.id, kind: l.event_kind, event_type: p.type, priority: p.priority, address: p.address,
+        evs.push({ id: f.id, kind: l.event_kind, event_type: p.type, priority: p.priority, address: p.address, attrs: { rounds: p.rounds, confidence: p.confidence },
           district: p.district, observed_at: p.observed_at, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] });
       }
     }
@@ -91,23 +94,75 @@ export class LiveFeed {
 
   add(ev, info, live) {
     this.listEl.querySelector('li.empty')?.remove();
-    const title = ev.event_type || (ev.plate ? `Plate ${ev.plate}` : info.title);
-    const where = ev.address || (ev.lon != null ? `${ev.lat.toFixed(5)}, ${ev.lon.toFixed(5)}` : 'no location');
+    const title = eventTitle(ev, info);
+    const where = ev.address || (ev.lon != null ? 'locating address…' : 'no location');
     const badge = h('span.kind-badge', { title: info.title, 'aria-hidden': 'true' }, glyph(info.icon, info.title));
     badge.style.setProperty('--c', info.color);
-    const li = h('li.feed-item.new', { 'data-id': ev.id, 'data-kind': ev.kind },
-      h('button', { type: 'button', onclick: () => this.onSelect(ev, { fly: true }),
+    const li = h('li.feed-item.new', { 'data-id': ev.id, 'data-kind': ev.kind, 'data-p': ev.priority ?? '' },
+      h('button', { type: 'button', onclick: () => { this.attention?.seen(ev.id); this.onSelect(ev, { fly: true }); },
         'aria-label': `${info.title}: ${title} at ${where}` },
         badge,
         h('span.fi-main', h('span.fi-title', title, ev.priority != null ? h('span.prio', { 'data-p': ev.priority }, `P${ev.priority}`) : null),
           h('span.fi-where', where)),
-        h('span.fi-meta', h('time', { datetime: ev.observed_at, title: fmtTime(ev.observed_at, true) },
-          live ? fmtTime(ev.observed_at) : fmtAgo(ev.observed_at)),
+        h('span.fi-meta', h('time', { datetime: ev.observed_at, title: fmtTime(ev.observed_at, true) }, fmtAgo(ev.observed_at)),
           h('span.fi-kind', info.title), ev.district ? h('span.fi-dist', ev.district) : null)));
-    if (!live) { li.classList.remove('new'); li.classList.add('earlier'); this.listEl.append(li); return; }
-    this.listEl.prepend(li);
-    setTimeout(() => li.classList.remove('new'), 4000);
-    while (this.listEl.children.length > FEED_MAX) this.listEl.lastElementChild.remove();
+    if (!ev.address && ev.lon != null) this.locate(ev, li);
+    li.hidden = !this.rowVisible(li);
+    if (!live) { li.classList.remove('new'); li.classList.add('earlier'); this.listEl.append(li); }
+    else {
+      this.listEl.prepend(li);
+      setTimeout(() => li.classList.remove('new'), 4000);
+      while (this.listEl.children.length > FEED_MAX) this.listEl.lastElementChild.remove();
+    }
+    this.countRows();
+  }
+
+  /** The feed counter is what the feed holds now (history and live), filtered as shown. */
+  countRows() {
+    const all = this.listEl.querySelectorAll('li.feed-item');
+    const shown = [...all].filter(li => !li.hidden).length;
+    this.countEl.textContent = String(shown);
+    this.countEl.title = shown === all.length ? `${shown} events in the feed` : `${shown} of ${all.length} events shown (filters)`;
+  }
+
+  /** Rows follow the layer panel (a kind whose layer is off is hidden) and the priority filter. */
+  rowVisible(li) {
+    const k = this.kinds[li.dataset.kind];
+    if (k && this.layers.visible.get(k.layer) === false) return false;
+    const max = Number(this.prioEl?.value || 0);
+    if (max && !(li.dataset.p !== '' && Number(li.dataset.p) <= max)) return false;
+    return true;
+  }
+
+  filterRows() {
+    for (const li of this.listEl.querySelectorAll('li.feed-item')) li.hidden = !this.rowVisible(li);
+    this.countRows();
+  }
+
+  tickAges() {
+    for (const t of this.listEl.querySelectorAll('li.feed-item time[datetime]')) t.textContent = fmtAgo(t.getAttribute('datetime'));
+  }
+
+  /** A row without an address shows the nearest one (as the panel does), two lookups at a time. */
+  locate(ev, li) {
+    const key = `${ev.lon.toFixed(5)},${ev.lat.toFixed(5)}`;
+    const show = txt => { const el = li.querySelector('.fi-where'); if (el) { el.textContent = txt; el.dataset.near = 'true'; } };
+    if (this.addresses.has(key)) { show(this.addresses.get(key)); return; }
+    this.lookups.push(async () => {
+      const r = await getJSON(`/api/reverse?lon=${ev.lon.toFixed(7)}&lat=${ev.lat.toFixed(7)}`);
+      const txt = r.ok && r.data && r.data.normalized ? `near ${r.data.normalized}` : `${ev.lat.toFixed(5)}, ${ev.lon.toFixed(5)}`;
+      this.addresses.set(key, txt);
+      ev.near = txt;
+      show(txt);
+    });
+    this.pump();
+  }
+
+  pump() {
+    while ((this.running || 0) < 2 && this.lookups.length) {
+      this.running = (this.running || 0) + 1;
+      this.lookups.shift()().finally(() => { this.running -= 1; this.pump(); });
+    }
   }
 
   /** A ring that grows and fades over 3 s around a new incident. */
@@ -130,9 +185,24 @@ export class LiveFeed {
 
   /** Hide live points of event kinds whose layer is switched off, and all of them during replay. */
   applyFilter(live) {
+    this.filterRows();
     const on = Object.entries(this.kinds).filter(([, v]) => this.layers.visible.get(v.layer)).map(([k]) => k);
     if (!this.map.getLayer('live-points')) return;
     this.map.setFilter('live-points', ['in', ['get', 'kind'], ['literal', on]]);
     this.map.setLayoutProperty('live-points', 'visibility', live ? 'visible' : 'none');
   }
 }
+
+/** What a dispatcher calls it: the CAD type, a plate, or the kind with its telling details. */
+export function eventTitle(ev, info) {
+  const a = ev.attrs || {};
+  if (ev.kind === 'gunshot') {
+    const bits = [a.rounds != null ? `${a.rounds} round${Number(a.rounds) === 1 ? '' : 's'}` : null,
+      a.confidence != null ? `${pct(a.confidence)}% confidence` : null].filter(Boolean);
+    return `Gunshot${bits.length ? ' · ' + bits.join(', ') : ''}`;
+  }
+  return ev.event_type || (ev.plate ? `Plate ${ev.plate}` : info.title);
+}
+
+/** Confidence as a whole percent: stored as a fraction 0-1 (ingest turns feeds' 0-100 into that). */
+export const pct = c => Math.round(Number(c) <= 1 ? Number(c) * 100 : Number(c));

@@ -3,7 +3,7 @@
 import { $, getJSON, setTimeZone, fmtTime, toast, emojiSupported } from './util.js';
 
 document.documentElement.dataset.emoji = emojiSupported() ? 'yes' : 'no';
-import { CatalogLayers, mlId } from './maplayers.js';
+import { CatalogLayers, mlId, THEMES, applyTheme } from './maplayers.js';
 import { buildLayerPanel } from './layerpanel.js';
 import { TimeWindow } from './timewin.js';
 import { LiveFeed } from './live.js';
@@ -13,6 +13,11 @@ import { TaskForm } from './taskform.js';
 import { AlertInbox, boloForm } from './alerts.js';
 import { GeofenceDrawer } from './geofence.js';
 import { Investigations, looksLikePlate } from './investigate.js';
+import { Attention } from './attention.js';
+import * as urlstate from './urlstate.js';
+import { openCamera, openUnit } from './cards.js';
+import { Display } from './display.js';
+import { addTools } from './tools.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -58,7 +63,7 @@ function targetFromFeature(f, catalog, lngLat) {
   }
   return { id: id != null ? Number(id) : null, kind: p.kind || layer?.event_kind || null, event_type: p.type || p.event_type || null,
     address: p.address || null, observed_at: p.observed_at || null, priority: p.priority ?? null, district: p.district || null,
-    lon: coords[0], lat: coords[1] };
+    attrs: { rounds: p.rounds, confidence: p.confidence }, lon: coords[0], lat: coords[1] };
 }
 
 async function start() {
@@ -74,8 +79,9 @@ async function start() {
   if (deepAlert) history.replaceState(null, '', location.pathname + location.search);
   const [x0, y0, x1, y1] = catalog.extent || catalog.service_area;
   const map = new maplibregl.Map({
-    container: 'map', bounds: [[x0, y0], [x1, y1]], fitBoundsOptions: { padding: 20 }, hash: true,
-    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#0a0f15' } }] },
+    container: 'map', bounds: [[x0, y0], [x1, y1]], fitBoundsOptions: { padding: 20 }, hash: 'map',
+    style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': THEMES.dark.background } }],
+      ...(catalog.services.glyphs ? { glyphs: `${location.origin}/glyphs/{fontstack}/{range}.pbf` } : {}) },
     attributionControl: { compact: true }, maxPitch: 0, dragRotate: false,
   });
   window.rtccMap = map;
@@ -97,27 +103,45 @@ async function start() {
   const select = (t, { fly = false, auto = false } = {}) => {
     if (t.lon == null) return;
     if (fly) map.flyTo({ center: [t.lon, t.lat], zoom: Math.max(map.getZoom(), 15) });
+    if (t.id != null && t.kind) urlstate.select('incident', t.id);
+    else if (t.searched) urlstate.select('address', t.searched);
+    else urlstate.select('point', `${t.lon.toFixed(6)},${t.lat.toFixed(6)}`);
     panel.open(t, { auto });
   };
+  panel.onClose = () => urlstate.clear();
+  panel.onCamera = id => openCamera(ctx, id);
+  panel.onUnit = id => openUnit(ctx, id);
+  const display = new Display({ map, themeBtn: $('#theme-btn'), wallBtn: $('#wall-btn') });
+  const attention = new Attention({ bannerEl: $('#attention'), badgeEl: $('#feed-new'), soundEl: $('#sound'),
+    feedEl: $('#feed-list'), onOpen: (ev, o) => select(ev, o), onUrgent: ev => display.urgent(ev) });
+  const ctx = { map, catalog, panel, kindInfo };
 
   // An alert opens where it happened, with the cameras and units as they were when it fired.
   const openAlert = a => {
     if (a.proximity && a.event?.id != null) panel.pushed({ event_id: a.event.id, ...a.proximity });
     select({ id: a.event?.id, kind: a.kind, event_type: a.title, address: a.address || a.zone, observed_at: a.observed_at,
       priority: a.event?.priority ?? null, district: a.district, lon: a.lon, lat: a.lat }, { fly: true });
+    urlstate.select('alert', a.id); // the link to share is the alert's, as in its messages
   };
   const inbox = new AlertInbox({ map, root: $('#inbox'), listEl: $('#alert-list'), countEl: $('#alert-count'),
     soundEl: $('#alert-sound'), onOpen: openAlert });
   boloForm($('#bolo-dialog'), $('#bolo-open'));
   const inv = new Investigations({ map, catalog, kindInfo, select });
   panel.actions = inv.actions();
-  window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox, inv };
+  window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox, inv, attention, urlstate, display };
   map.on('load', async () => {
     addOverlays(map);
     inv.addLayers();
     live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
-      statusEl: $('#conn-status'), autoOpenEl: $('#auto-open'), onSelect: (ev, o) => select(ev, o),
-      onProximity: m => panel.pushed(m), onAlert: a => inbox.pushed(a) });
+      statusEl: $('#conn-status'), prioEl: $('#feed-prio'), attention, onSelect: (ev, o) => select(ev, o),
+      onProximity: m => panel.pushed(m), onAlert: a => {
+        inbox.pushed(a);
+        // a P1 alert also raises the banner (the inbox keeps it either way); Enter opens the alert
+        if (a.priority === 1 && a.status === 'new') {
+          attention.raise({ id: `alert-${a.id}`, priority: 1, address: a.address || a.zone, lon: a.lon, lat: a.lat },
+            `Alert: ${a.title}`, () => openAlert(a));
+        }
+      } });
     inbox.load().then(() => { if (deepAlert) inbox.openId(deepAlert); });
     window.rtcc.geofences = new GeofenceDrawer({ map, button: $('#draw-geofence'),
       onSaved: () => { layers.setVisible('geofences', true); layers.refresh('geofences'); } });
@@ -131,14 +155,21 @@ async function start() {
     buildLayerPanel($('#layer-list'), catalog, layers, map);
     $('#layer-list').addEventListener('change', () => live.applyFilter(tw.live));
     await layers.addAll('prox-cones');
+    display.apply();
     live.applyFilter(true);
 
-    const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis'])];
+    const assets = () => layers.clickable(['assets']);
+    const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis']), ...assets()];
     map.on('click', 'alert-points', e => inbox.openId(e.features[0].properties.id));
     map.on('click', e => {
       if (map.queryRenderedFeatures(e.point, { layers: ['alert-points'] }).length) return;
       const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: clickable() })[0];
-      if (f) select(targetFromFeature(f, catalog, e.lngLat));
+      if (!f) return;
+      const lid = f.layer.metadata?.catalog;
+      const fid = f.properties?.id ?? f.id;
+      if (lid === 'cameras') openCamera(ctx, fid);
+      else if (lid === 'units') openUnit(ctx, fid);
+      else select(targetFromFeature(f, catalog, e.lngLat));
     });
     map.on('contextmenu', e => { e.preventDefault(); select({ lon: e.lngLat.lng, lat: e.lngLat.lat, title: 'Point on map' }); });
     map.on('mousemove', e => {
@@ -146,24 +177,52 @@ async function start() {
       const hit = ids.length && map.queryRenderedFeatures(e.point, { layers: ids }).length;
       map.getCanvas().style.cursor = hit ? 'pointer' : '';
     });
+    urlstate.register('alert', id => inbox.openId(id)); // (a /#alert= link is opened by the inbox on load)
+    urlstate.register('incident', id => openIncident(catalog, id, select));
+    urlstate.register('camera', id => openCamera(ctx, id));
+    urlstate.register('unit', id => openUnit(ctx, id));
+    urlstate.register('point', v => { const [lon, lat] = v.split(',').map(Number);
+      if (Number.isFinite(lon) && Number.isFinite(lat)) select({ lon, lat, title: 'Point on map' }, { fly: true }); });
+    urlstate.register('address', v => search.run(v));
     document.body.dataset.ready = 'true';
+    document.body.dataset.restored = (await urlstate.restore()) || '';
+    addTools(map, { catalog, layers, timeWindow: tw }).catch(e => toast(`Map tools unavailable: ${e.message}`, 'warn'));
   });
 
-  new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,
+  const search = new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,
     isPlate: looksLikePlate, onPlate: q => window.rtcc.inv.searchPlate(q),
     onPick: c => {
       map.flyTo({ center: [c.lon, c.lat], zoom: 17, duration: 1200 });
-      select({ lon: c.lon, lat: c.lat, title: c.normalized || 'Search result', address: c.match_type ? `${c.match_type}, score ${c.score}` : null });
+      select({ lon: c.lon, lat: c.lat, title: c.normalized || 'Search result', searched: c.query || c.normalized,
+        address: c.match_type ? `${c.match_type}, score ${c.score}` : null });
     } });
 
   for (const btn of document.querySelectorAll('[data-toggle]')) {
     btn.addEventListener('click', () => {
       const on = document.body.classList.toggle(btn.dataset.toggle);
       btn.setAttribute('aria-expanded', String(on));
+      // hiding the feed hides the incident panel with it: its routes and cones go too
+      if (btn.dataset.toggle === 'hide-feed' && on && panel.current) panel.close();
       setTimeout(() => map.resize(), 250);
     });
   }
   window.addEventListener('resize', () => map.resize());
+}
+
+/** `#incident=ID`: find the event in the incident layers (OGC items by id) and open it. */
+async function openIncident(catalog, id, select) {
+  const layers = catalog.layers.filter(l => ['cad_incident', 'call', 'gunshot', 'tip'].includes(l.event_kind));
+  for (const l of layers) {
+    const r = await getJSON(`/ogc/collections/${l.id}/items/${encodeURIComponent(id)}?f=json`);
+    if (!r.ok || !r.data || !r.data.geometry) continue;
+    const p = r.data.properties || {};
+    select({ id: Number(id), kind: l.event_kind, event_type: p.type || null, address: p.address || null,
+      observed_at: p.observed_at || null, priority: p.priority ?? null, district: p.district || null,
+      attrs: { rounds: p.rounds, confidence: p.confidence },
+      lon: r.data.geometry.coordinates[0], lat: r.data.geometry.coordinates[1] }, { fly: true });
+    return;
+  }
+  toast(`Incident ${id} was not found (or has no location)`, 'warn');
 }
 
 start();

@@ -1,17 +1,31 @@
 // The proximity panel: for an incident, a right-clicked point or a searched address, the cameras
 // that can see it (view cones drawn, stream/contact link), the nearest available units with ETA
 // (route drawn when the API gives one, else a straight line) and recent events nearby.
+import { pct } from './live.js';
 import { h, $, getJSON, glyph, fmtDist, fmtEta, fmtTime, fmtAgo, destination, viewCone } from './util.js';
 
-const SAFE_URL = /^(https?|rtsp):\/\/[^\s]+$/i;
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const DEFAULT_RANGE_M = 150; // metres: cameras with no published range (server default too)
 
+const isStraight = u => u.eta_method === 'straight_line' || u.straight_line || u.routed === false;
+
+/** A URL we may put in an href: http, https or rtsp only (never javascript: or data:). */
+export function safeUrl(u) {
+  if (typeof u !== 'string') return null;
+  // a path on this server ('/static/demo/camera.html?id=…') resolves to it; anything else must be an
+  // absolute URL (javascript:, data: and plain text such as a phone number are never links)
+  const sameOrigin = u.startsWith('/') && !u.startsWith('//');
+  try {
+    const p = sameOrigin ? new URL(u, location.origin) : new URL(u);
+    return ['http:', 'https:', 'rtsp:'].includes(p.protocol) ? p.href : null;
+  } catch { return null; }
+}
+
 /** A stream or contact: a link when it is a URL, e-mail or phone number, else the text itself. */
-function contactLink(contact) {
+export function contactLink(contact) {
   if (!contact) return h('span.muted', 'no link');
-  if (SAFE_URL.test(contact)) return h('a.stream', { href: contact, target: '_blank', rel: 'noopener' }, 'Contact ↗');
+  if (safeUrl(contact)) return h('a.stream', { href: safeUrl(contact), target: '_blank', rel: 'noopener' }, 'Contact ↗');
   if (/^[^\s@]+@[^\s@]+$/.test(contact)) return h('a.stream', { href: `mailto:${contact}` }, 'E-mail');
   if (/^\+?[\d() .-]{7,}$/.test(contact)) return h('a.stream', { href: `tel:${contact.replace(/[^\d+]/g, '')}` }, contact);
   return h('span.contact', { title: 'contact' }, contact);
@@ -46,6 +60,7 @@ export class ProximityPanel {
     if (pushed) res = { ok: true, data: pushed };
     else {
       const q = new URLSearchParams({ lon: target.lon.toFixed(7), lat: target.lat.toFixed(7) });
+      if (target.id != null && target.kind) q.set('event_id', String(target.id)); // not in its own "recent nearby"
       res = await getJSON(`/api/nearest?${q}`);
     }
     if (seq !== this.seq) return; // another target was opened meanwhile
@@ -69,6 +84,7 @@ export class ProximityPanel {
   close() {
     this.seq++;
     this.current = null;
+    this.onClose?.();
     this.root.hidden = true;
     document.body.classList.remove('detail-open');
     this.map.getSource('prox')?.setData(EMPTY);
@@ -78,8 +94,11 @@ export class ProximityPanel {
   renderShell(t) {
     const info = t.kind ? this.kindInfo(t.kind) : null;
     const title = t.title || t.event_type || (info ? info.title : 'Location');
+    const a = t.attrs || {};
     const sub = [t.address, t.observed_at ? `${fmtTime(t.observed_at, true)} (${fmtAgo(t.observed_at)})` : null,
-      t.priority != null ? `priority ${t.priority}` : null, t.district].filter(Boolean).join(' · ');
+      t.priority != null ? `priority ${t.priority}` : null,
+      a.rounds != null ? `${a.rounds} round${Number(a.rounds) === 1 ? '' : 's'}` : null,
+      a.confidence != null ? `${pct(a.confidence)}% confidence` : null, t.district].filter(Boolean).join(' · ');
     const badge = info ? h('span.kind-badge', glyph(info.icon, info.title)) : h('span.kind-badge', '◎');
     badge.style.setProperty('--c', info ? info.color : '#4dabf7');
     this.root.replaceChildren(
@@ -112,6 +131,7 @@ export class ProximityPanel {
     if (seq !== this.seq || !el || !r.ok || !r.data || r.data.lon == null) return;
     const away = r.data.distance_m >= 1 ? ` (${fmtDist(r.data.distance_m)} away)` : '';
     el.textContent = `near ${r.data.normalized}${away}`;
+    t.near = r.data.normalized;
     el.dataset.address = r.data.normalized;
   }
 
@@ -163,15 +183,18 @@ export class ProximityPanel {
     this.map.getSource('prox')?.setData({ type: 'FeatureCollection', features: feats });
     this.drawRoutes(units, loc, feats);
     const seeing = cams.filter(c => c.sees_location).length;
+    const recent = (d.recent || []).filter(r => t.id == null || String(r.id) !== String(t.id)); // not the incident itself
+    const straight = units.some(u => isStraight(u));
     const body = [
       d.location && d.location.source === 'geocoded' && d.location.geocode
         ? h('p.geo-note', `Geocoded: ${d.location.geocode.normalized || ''} (${d.location.geocode.match_type || ''}, score ${d.location.geocode.score ?? ''})`) : null,
       h('section.prox-sec#prox-cameras', h('h3', 'Cameras ', h('span.count', `${seeing} of ${cams.length} see it`)),
         cams.length ? h('ul.prox-list', cams.map(c => this.cameraItem(c))) : h('p.muted', 'No camera within range.')),
       h('section.prox-sec#prox-units', h('h3', 'Nearest available units ', h('span.count', String(units.length))),
-        units.length ? h('ul.prox-list', units.map(u => this.unitItem(u))) : h('p.muted', 'No available unit with a fresh position nearby.')),
-      h('section.prox-sec#prox-recent', h('h3', 'Recent nearby ', h('span.count', String((d.recent || []).length))),
-        (d.recent || []).length ? h('ul.prox-list', d.recent.map(r => this.recentItem(r))) : h('p.muted', 'Nothing recent nearby.')),
+        units.length ? h('ul.prox-list', units.map(u => this.unitItem(u))) : h('p.muted', 'No available unit with a fresh position nearby.'),
+        straight ? h('p.footnote#eta-note', '* straight-line estimate: no drive route was found for this unit (off the street network or too far), so the ETA assumes a straight line at city speed.') : null),
+      h('section.prox-sec#prox-recent', h('h3', 'Recent nearby ', h('span.count', String(recent.length))),
+        recent.length ? h('ul.prox-list', recent.map(r => this.recentItem(r))) : h('p.muted', 'Nothing recent nearby.')),
     ];
     this.setBody(...body);
     this.root.dataset.state = 'ready';
@@ -190,10 +213,11 @@ export class ProximityPanel {
   highlight(id) { this.map.setFilter('prox-hl', ['==', ['get', 'id'], id == null ? '' : String(id)]); }
 
   cameraItem(c) {
-    // only http(s)/rtsp links: a registry URL like javascript:… must never become an href
-    const link = c.stream_url && SAFE_URL.test(c.stream_url) ? h('a.stream', { href: c.stream_url, target: '_blank', rel: 'noopener noreferrer' }, 'Stream ↗')
+    const link = safeUrl(c.stream_url) ? h('a.stream', { href: safeUrl(c.stream_url), target: '_blank', rel: 'noopener' }, 'Stream ↗')
       : contactLink(c.contact);
-    return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location),
+    return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location), tabindex: '0', role: 'button',
+      title: 'Open the camera card', onclick: e => { if (!e.target.closest('a')) this.onCamera?.(c.id); },
+      onkeydown: e => { if (e.key === 'Enter') this.onCamera?.(c.id); },
       onmouseenter: () => this.highlight(c.id), onmouseleave: () => this.highlight(null) },
       h('span.sees', { title: c.sees_location ? 'the location is inside its view cone' : 'nearby, but not looking at it' }, c.sees_location ? '◉ sees' : '○'),
       h('span.pl-main', h('span.pl-title', c.name || c.id), h('span.pl-sub', [c.owner, c.bearing_deg != null ? `bearing ${Math.round(c.bearing_deg)}°` : null].filter(Boolean).join(' · '))),
@@ -201,8 +225,10 @@ export class ProximityPanel {
   }
 
   unitItem(u) {
-    const straight = u.eta_method === 'straight_line' || u.straight_line || u.routed === false;
-    return h('li.unit', { 'data-unit': u.id, onmouseenter: () => this.highlight(u.id), onmouseleave: () => this.highlight(null) },
+    const straight = isStraight(u);
+    return h('li.unit', { 'data-unit': u.id, tabindex: '0', role: 'button', title: 'Open the unit card',
+      onclick: () => this.onUnit?.(u.id), onkeydown: e => { if (e.key === 'Enter') this.onUnit?.(u.id); },
+      onmouseenter: () => this.highlight(u.id), onmouseleave: () => this.highlight(null) },
       h('span.status', { 'data-status': u.status }, u.status || ''),
       h('span.pl-main', h('span.pl-title', u.callsign || u.id),
         h('span.pl-sub', `${fmtDist(u.distance_m)} away · position ${u.position_age_s != null ? u.position_age_s + ' s' : '?'} old`)),
@@ -216,7 +242,7 @@ export class ProximityPanel {
     badge.style.setProperty('--c', info.color);
     const open = r.lon != null ? () => this.open({ id: r.id, kind: r.kind, event_type: r.type || r.event_type, address: r.address,
       observed_at: r.observed_at, priority: r.priority, lon: r.lon, lat: r.lat }) : null;
-    return h('li.recent', { tabindex: open ? '0' : null, role: open ? 'button' : null, onclick: open,
+    return h('li.recent', { 'data-id': r.id, tabindex: open ? '0' : null, role: open ? 'button' : null, onclick: open,
       onkeydown: open ? e => { if (e.key === 'Enter') open(); } : null }, badge,
       h('span.pl-main', h('span.pl-title', r.event_type || r.type || r.plate || info.title),
         h('span.pl-sub', [r.address, r.observed_at ? fmtAgo(r.observed_at) : null].filter(Boolean).join(' · '))),

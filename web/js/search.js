@@ -89,11 +89,15 @@ export class AddressSearch {
     } else if (e.key === 'Escape') { this.show([]); }
   }
 
+  /** Search for a text as if typed and entered (a shared `#address=` link). */
+  run(text) { this.input.value = text; return this.query(true); }
+
   pick(i) {
     const c = this.items[i];
     if (!c) return;
     this.show([]);
+    const typed = this.input.value;
     this.input.value = c.normalized || this.input.value;
-    this.onPick(c);
+    this.onPick({ ...c, query: c.match_type === 'coordinates' ? null : typed });
   }
 }

@@ -1,6 +1,15 @@
 // The task form (a modal dialog), opened from an incident's panel pre-filled with the incident id,
 // its crime type and location; the analyst's name is remembered on this machine.
+import { eventTitle } from './live.js';
 import { h, $, getJSON, toast } from './util.js';
+
+/** What the task is about, in words: the incident's type and details, and where (its own address,
+ * else the nearest one the panel found): 'Gunshot · 3 rounds – near 400 E PRATT ST'. */
+export function taskTitle(t) {
+  const where = t.address || (t.near ? `near ${t.near}` : null);
+  const what = t.id != null ? eventTitle(t, { title: t.kind || 'Incident' }) : (t.near ? 'Point' : (t.title || 'Point on map'));
+  return `${what}${where ? ' – ' + where : ''}`;
+}
 
 export class TaskForm {
   constructor(dialog, { onCreated }) {
@@ -29,7 +38,7 @@ export class TaskForm {
     const f = this.form;
     f.reset();
     f.elements.analyst.value = localStorage.getItem('rtcc.analyst') || '';
-    f.elements.title.value = t.id != null ? `${t.event_type || t.kind || 'Incident'}${t.address ? ' – ' + t.address : ''}` : (t.title || '');
+    f.elements.title.value = taskTitle(t);
     f.elements.incident_ids.value = t.id != null ? String(t.id) : '';
     f.elements.crime_type.value = t.event_type || '';
     f.elements.lon.value = t.lon != null ? t.lon.toFixed(6) : '';

@@ -105,4 +105,10 @@ export class TimeWindow {
   }
 
   emit() { this.onChange(this.current()); }
+
+  /** The window in words, for printed maps: 'last 24 h' or 'window to 03 Dec 2026, 10:00:00'. */
+  describe() {
+    const label = (WINDOWS.find(w => w[0] === this.win) || WINDOWS[1])[2];
+    return this.live ? `time window: last ${label}` : `time window: ${label} to ${fmtTime(new Date(this.end).toISOString(), true)}`;
+  }
 }

@@ -60,7 +60,7 @@ export function fmtAgo(iso) {
 export const fmtDist = m => m == null ? '–' : (m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`);
 export function fmtEta(s) {
   if (s == null) return '–';
-  const m = Math.floor(s / 60), r = Math.round(s % 60);
+  const t = Math.round(s), m = Math.floor(t / 60), r = t % 60; // round first: 839.6 s is 14 min 00 s, not 13 min 60 s
   return m ? `${m} min ${String(r).padStart(2, '0')} s` : `${r} s`;
 }
 export function fmtDuration(mins) {
