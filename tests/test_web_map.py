@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.test_web import OUT, WAIT_MS, Page, browser, big_page, ingest, now_iso, page  # noqa: F401 (fixtures)
+from tests.test_web import OUT, WAIT_MS, Page, big_page, ingest, now_iso, page  # noqa: F401 (fixtures)
 
 
 def _eid(conn, feed: str, fid: str) -> int:
@@ -82,7 +82,7 @@ def test_camera_card_links_only_safe_urls_and_is_in_the_url(page, server_url, co
                         "document.querySelector('#detail').dataset.state === 'ready'", timeout=WAIT_MS)
     assert p.get_attribute("#cam-stream", "href") == f"{server_url}/static/img/favicon.svg"
     assert "Partner camera" in p.inner_text("#detail .dh-sub")
-    roles = p.evaluate("window.rtccMap.querySourceFeatures('prox').map(f => f.properties.role)")
+    roles = p.evaluate("(window.rtccMap.getSource('prox').serialize().data.features || []).map(f => f.properties.role)")
     assert "cone" in roles
     # The unsafe camera: no javascript: href anywhere; the phone contact is a tel: link instead.
     p.evaluate(f"window.rtcc.urlstate.select('camera', '{bad_id}')")
