@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.test_web import OUT, WAIT_MS, Page, browser, ingest  # noqa: F401 - browser is a fixture
+from tests.test_web import OUT, WAIT_MS, Page, ingest  # the signed-in `browser` fixture is in conftest
 
 LON, LAT = -76.6090, 39.2990
 
