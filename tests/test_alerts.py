@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from tests.conftest import live_subscribe
+from tests.conftest import PURPOSE, auth_headers, live_subscribe
 from tests.test_live import _wait_for
 
 LON, LAT = -76.6120, 39.2905  # downtown Baltimore
@@ -170,7 +170,8 @@ def test_gunshot_near_a_school_builtin(client, conn):
 
 @pytest.mark.xfail(reason='KNOWN BROKEN on main after parallel landings (session 4 closing note): integration of the sign-in change with this feature is unfinished; fix, then remove this mark', strict=False)
 def test_alert_event_on_live_stream(server_url):
-    out, stop = live_subscribe(server_url + "/api/live?types=alert")
+    # alerts carry plates: plate data on the stream needs a stated purpose
+    out, stop = live_subscribe(server_url + "/api/live?types=alert", {**auth_headers("admin"), **PURPOSE})
     p = plate()
     httpx.post(server_url + "/api/hotlists/live-test?mode=append", json=[{"plate": p, "reason": "AMBER alert"}])
     t0 = time.monotonic()

@@ -122,7 +122,7 @@ def test_search_needs_a_reason_and_is_audited_with_it(client, conn):
     [d] = audit_rows(conn, "alpr.search", before)
     assert (d["reason"], d["case_number"], d["plate"], d["results"]) == ("hit and run", case, p, 1)
     who = conn.execute("SELECT who FROM audit_log WHERE action = 'alpr.search' ORDER BY id DESC LIMIT 1").fetchone()[0]
-    assert who == "det.jones"
+    assert who == "test-admin"  # the signed-in identity (the client's key), never the X-RTCC-User header
     # the search is filed in the case (created by it)
     c = client.get(f"/api/cases/{case}", headers=H).json()
     assert [s["plate"] for s in c["searches"]] == [p] and c["searches"][0]["reason"] == "hit and run"
@@ -359,7 +359,7 @@ def test_case_gathers_events_tasks_notes_and_searches(client, conn):
     assert r.status_code == 422 and "unknown event" in r.json()["detail"]
     assert client.post(f"/api/cases/NOPE-{uuid.uuid4().hex[:6]}/notes", json={"text": "x"}).status_code == 404
     note = client.post(f"/api/cases/{n}/notes", json={"text": "Witness saw a grey sedan"}, headers=H)
-    assert note.status_code == 200 and note.json()["author"] == "det.jones"
+    assert note.status_code == 200 and note.json()["author"] == "test-admin"
     assert client.post(f"/api/cases/{n}/notes", json={"text": ""}, headers=H).status_code == 422
     p = plate()
     ingest(client, "alpr", [read(p, t0 + timedelta(minutes=3), lon, lat)])

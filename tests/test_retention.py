@@ -55,20 +55,31 @@ def test_retention_removes_expired_reads_and_keeps_held_ones(own):
 
 @pytest.mark.xfail(reason='KNOWN BROKEN on main after parallel landings (session 4 closing note): integration of the sign-in change with this feature is unfinished; fix, then remove this mark', strict=False)
 def test_whole_old_partitions_are_dropped_unless_held(own):
+    from services.settings import get_settings
+    s = get_settings()
+    saved = s.retention_days
+    s.retention_days = {k: 365 for k in retention.DEFAULT_DAYS}  # ingest accepts 20 years back: keep one here
+    try:
+        _partitions(own)
+    finally:
+        s.retention_days = saved
+
+
+def _partitions(own):
     tag = "part-"
-    t = "1999-03-15T12:00:00Z"  # beyond every default retention
+    t = "2010-03-15T12:00:00Z"  # beyond every retention of this test
     rows = [{"id": tag + str(i), "observed_at": t, "lon": -76.61, "lat": 39.29, "type": "X"} for i in range(3)]
     assert ingest_rows(own, "cad", rows, origin="test").accepted == 3
-    assert own.execute("SELECT to_regclass('events_y1999m03')").fetchone()[0] is not None
+    assert own.execute("SELECT to_regclass('events_y2010m03')").fetchone()[0] is not None
     held = _ids(own, tag)[tag + "0"]
-    retention.place_hold(own, retention.Hold(case_number="99-HOLD", reason="cold case", event_ids=[held]), "t")
+    retention.place_hold(own, retention.Hold(case_number="10-HOLD", reason="cold case", event_ids=[held]), "t")
     out = retention.run(own)
-    assert "events_y1999m03" not in out["partitions_dropped"] and out["rows"]["cad_incident"] == 2
+    assert "events_y2010m03" not in out["partitions_dropped"] and out["rows"]["cad_incident"] == 2
     assert set(_ids(own, tag)) == {tag + "0"}
-    retention.release_hold(own, "99-HOLD")
+    retention.release_hold(own, "10-HOLD")
     out = retention.run(own)
-    assert out["partitions_dropped"] == ["events_y1999m03"] and out["rows"]["in_dropped_partitions"] == 1
-    assert own.execute("SELECT to_regclass('events_y1999m03')").fetchone()[0] is None
+    assert out["partitions_dropped"] == ["events_y2010m03"] and out["rows"]["in_dropped_partitions"] == 1
+    assert own.execute("SELECT to_regclass('events_y2010m03')").fetchone()[0] is None
     assert own.execute("SELECT count(*) FROM event_keys WHERE feed_id LIKE 'part-%'").fetchone()[0] == 0
 
 

@@ -42,7 +42,7 @@ def test_fresh_clone_loads_demo_and_serves(tmp_path, empty_database):
         # the clone's own code is what answered; nothing but /healthz and /login without signing in
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/openapi.json").status_code == 401
-        with httpx.Client(base_url=base) as c:
+        with httpx.Client(base_url=base, headers={"Authorization": ""}) as c:  # the session cookie, no test key
             assert c.post("/login", json={"name": "admin", "password": "first-admin-pw"}).status_code == 200
             assert c.get("/openapi.json").status_code == 200
     finally:

@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.auth import ANONYMOUS, Principal, resolve
 from services.auth.sessions import COOKIE, CSRF_HEADER
-from services.errors import RTCCError
+from psycopg_pool import PoolTimeout
+
+from services.errors import DATABASE_DOWN, RTCCError, retry_after, unavailable
 from services.settings import get_settings
 
 PUBLIC = frozenset({"/healthz", "/login", "/logout", "/favicon.ico", "/auth/oidc/login", "/auth/oidc/callback",
@@ -72,6 +74,9 @@ class AuthMiddleware:
             principal, problem = await self._resolve(scope, headers, path)
         except RTCCError as e:  # e.g. 429 from too many failed Basic sign-ins
             await self._json(send, e.status, e.detail)
+            return
+        except (*DATABASE_DOWN, PoolTimeout) as e:  # credentials cannot be checked: 503, as every route
+            await self._json(send, 503, unavailable(e).detail, [(b"retry-after", retry_after().encode())])
             return
         scope.setdefault("state", {})["principal"] = principal or ANONYMOUS
         if principal is None and not is_public(path):
