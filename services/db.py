@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from time import monotonic
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -15,6 +16,38 @@ from services.settings import database_url, get_settings, owner_database_url
 # long after the database was back; given up early, the next request starts a fresh attempt at once.
 RECONNECT_S = 2.0
 
+# Every pooled connection is tried (an empty query, ~0.1 ms) before it is handed out, so connections
+# killed by a database restart are replaced instead of failing a request. psycopg_pool's own `check=`
+# sleeps with backoff (1 s, 2 s, ...) after each failed check, so a restart that left N dead
+# connections in the pool made the next request wait N-1 backoffs and time out (503 with the
+# database up). Here a dead connection is handed back (the pool discards it and opens a replacement)
+# and the next one is tried at once; during a real outage the wait ends in PoolTimeout -> 503.
+class _CheckedPool(ConnectionPool):
+    def getconn(self, timeout: float | None = None):
+        deadline = monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            conn = super().getconn(max(deadline - monotonic(), 0.01))
+            try:
+                ConnectionPool.check_connection(conn)
+            except psycopg.Error:
+                self.putconn(conn)
+                continue
+            return conn
+
+
+class _CheckedAsyncPool(AsyncConnectionPool):
+    async def getconn(self, timeout: float | None = None):
+        deadline = monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            conn = await super().getconn(max(deadline - monotonic(), 0.01))
+            try:
+                await AsyncConnectionPool.check_connection(conn)
+            except psycopg.Error:
+                await self.putconn(conn)
+                continue
+            return conn
+
+
 _pool: ConnectionPool | None = None
 _lock = threading.Lock()
 
@@ -24,12 +57,9 @@ def pool() -> ConnectionPool:
     with _lock:
         if _pool is None:
             s = get_settings()
-            # check: a pooled connection is tried (an empty query, ~0.1 ms) before it is handed out,
-            # so connections killed by a database restart are replaced instead of failing a request.
-            _pool = ConnectionPool(
+            _pool = _CheckedPool(
                 database_url(), min_size=s.pool_min, max_size=s.pool_max, timeout=s.pool_timeout_s,
                 reconnect_timeout=RECONNECT_S, kwargs={"autocommit": True}, open=True, name="rtcc",
-                check=ConnectionPool.check_connection,
             )
         return _pool
 
@@ -54,10 +84,9 @@ async def apool() -> AsyncConnectionPool:
     if task is None:
         async def open_() -> AsyncConnectionPool:
             s = get_settings()
-            p = AsyncConnectionPool(database_url(), min_size=1, max_size=s.pool_max, timeout=s.pool_timeout_s,
-                                    reconnect_timeout=RECONNECT_S, kwargs={"autocommit": True}, open=False,
-                                    name="rtcc-async",
-                                    check=AsyncConnectionPool.check_connection)
+            p = _CheckedAsyncPool(database_url(), min_size=1, max_size=s.pool_max, timeout=s.pool_timeout_s,
+                                  reconnect_timeout=RECONNECT_S, kwargs={"autocommit": True}, open=False,
+                                  name="rtcc-async")
             await p.open()
             return p
         task = _apools[loop] = loop.create_task(open_())  # concurrent first callers share the opening

@@ -156,12 +156,18 @@ async def live(request: Request,
         auth.require_purpose(request)
     plates_ok = auth.may_read_plates(request)
     alpr_events = (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS)
-    if plates_ok and (alpr_events or want_types is None or "proximity" in want_types):
-        def _audit():
-            with db.pool().connection() as conn:
+    audited = plates_ok and (alpr_events or want_types is None or "proximity" in want_types)
+
+    def _open():
+        # A stream is only promised while the database answers; during an outage the subscriber gets
+        # the 503 + Retry-After every route gives (a cached sign-in needs no database to get here).
+        with db.pool().connection() as conn:
+            if audited:
                 audit.record(conn, request, "live.subscribe", "api/live",
                              {"kinds": sorted(want_kinds) if want_kinds else "all"})
-        await run_in_threadpool(_audit)
+            else:
+                conn.execute("SELECT 1")
+    await run_in_threadpool(_open)
     hub.start()
     q = hub.subscribe()
 

@@ -139,7 +139,6 @@ def test_units_are_coloured_by_status_with_a_legend_and_a_card(page, server_url,
     assert page.errors == []
 
 
-@pytest.mark.xfail(reason='KNOWN BROKEN on main after parallel landings (session 4 closing note): integration of the sign-in change with this feature is unfinished; fix, then remove this mark', strict=False)
 def test_basemap_names_streets_and_places_offline_with_water_parks_and_themes(big_page, server_url, client):
     # Glyphs come from the server itself (built at setup from Debian's DejaVu fonts): no CDN.
     r = client.get("/glyphs/DejaVu Sans,Arial Unicode MS Regular/0-255.pbf")
