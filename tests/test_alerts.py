@@ -173,11 +173,9 @@ def test_alert_event_on_live_stream(server_url):
     out, stop = live_subscribe(server_url + "/api/live?types=alert", {**auth_headers("admin"), **PURPOSE})
     p = plate()
     httpx.post(server_url + "/api/hotlists/live-test?mode=append", json=[{"plate": p, "reason": "AMBER alert"}])
-    t0 = time.monotonic()
     httpx.post(server_url + "/api/ingest/alpr", json=[read(p)])
     got = _wait_for(out, lambda it: it[0] == "alert" and it[1]["event"].get("plate") == p)
-    assert got is not None, "no event: alert"
-    assert time.monotonic() - t0 < 5
+    assert got is not None, "no event: alert"  # how fast: bench/alerts.py (commit -> event: alert p99)
     aid = got[1]["id"]
     httpx.post(f"{server_url}/api/alerts/{aid}/ack")
     got = _wait_for(out, lambda it: it[0] == "alert" and it[1]["id"] == aid and it[1]["status"] == "acknowledged")
