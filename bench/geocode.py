@@ -1,9 +1,9 @@
 """Geocoder accuracy and speed on held-out demo-city data, side by side with the issue's targets.
 
-Builds (once) a separate database, default rtcc_geobench, with migrations and the demo city's
-reference layers, then withholds a random sample of address points and named two-street
+Builds (once per seed) a separate database, rtcc_geobench_s<seed>, with migrations and the demo
+city's reference layers, then withholds a random sample of address points and named two-street
 intersections from it (they are deleted, so the geocoder must interpolate ranges and find the
-crossings in the street network). Evaluation sets, per input kind:
+crossings in the street network, and its range calibration is measured without them). Evaluation sets, per input kind:
   house_clean      held-out address points as published ('3600 West Franklin Street')
   house_messy      the same with AV/HW/ROAD abbreviations, typos, lower case, missing directional,
                    unit numbers and city/state/ZIP appended
@@ -24,7 +24,9 @@ is firm and over the disputed ones (one line per rule; a row goes to the first r
   intersection     the city's intersection table (held-out rows included) names the same pair of
                    streets (same normalised keys, possibly with more streets) at another point
                    more than 60 m away (DISPUTED_INTER_M): no single answer is within 30 m of both
-Run: .venv/bin/python bench/geocode.py [--n 400] [--seed 3] [--data data/baltimore] [--rebuild]
+House answers farther than 50 m from the true point are counted by cause (MISS_CAUSES, first
+rule met). Run: .venv/bin/python bench/geocode.py [--n 400] [--seed 3] [--data data/baltimore]
+[--rebuild] [--kinds house_clean,house_messy] [--no-http]
 """
 from __future__ import annotations
 
@@ -34,9 +36,7 @@ import gzip
 import math
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,7 +45,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "rtcc_geobench"
+BENCH_DB = "rtcc_geobench_s{seed}"   # one database per seed: each seed holds out its own sample
 DISPUTED_BPD_M = 250.0    # metres between two published points of one BPD text
 DISPUTED_INTER_M = 60.0   # metres: twice the 30 m intersection target
 FLIPPED_NEAR_M = 100.0    # metres from the opposite directional's block face
@@ -74,15 +74,16 @@ def read_csv(data: Path, name: str) -> list[dict]:
 
 
 def build(admin: str, url: str, rebuild: bool, n_points: int, n_inter: int, seed: int) -> None:
-    """Fresh bench database with the reference layers and the held-out rows removed (once)."""
+    """Fresh bench database with the reference layers and the held-out rows removed (once per seed)."""
+    db = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     with psycopg.connect(admin, autocommit=True) as a:
-        exists = a.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone()
+        exists = a.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
         if exists and not rebuild:
             with psycopg.connect(url) as c:
                 if c.execute("SELECT to_regclass('bench_holdout_points') IS NOT NULL").fetchone()[0]:
                     return
-        a.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        a.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        a.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        a.execute(f'CREATE DATABASE "{db}"')
     from services import demo, migrate
     t = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as c:
@@ -105,7 +106,7 @@ def build(admin: str, url: str, rebuild: bool, n_points: int, n_inter: int, seed
         c.execute("DELETE FROM addresses WHERE id IN (SELECT id FROM bench_holdout_points)")
         c.execute("DELETE FROM intersections WHERE id IN (SELECT id FROM bench_holdout_inter)")
         c.execute("VACUUM ANALYZE")
-    print(f"built {BENCH_DB} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    print(f"built {db} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
 
 ABBREV = {"AVENUE": "AV", "HIGHWAY": "HW", "ROAD": "RD", "STREET": "ST", "LANE": "LN", "TERRACE": "TERR",
@@ -270,7 +271,8 @@ def _row(label: str, d: list[float | None], rate: float | None, tgt_s: str = "")
             f"{within[200]:7.1%} {within[250]:7.1%} {wrong:6.1%} {rate_s}   {tgt_s}").rstrip()
 
 
-def evaluate(conn, sets, disputed, origin, geocode_many, threshold) -> None:
+def evaluate(conn, sets, disputed, origin, geocode_many, threshold, houses) -> None:
+    """houses: the held-out address points as published (the truth of both house kinds)."""
     print(f"{'kind':20s} {'n':>5s} {'found':>7s} {'<=30m':>7s} {'<=50m':>7s} {'<=100m':>7s} {'<=200m':>7s} "
           f"{'<=250m':>7s} {'wrong':>6s} {'addr/s':>7s}   target")
     for kind, items in sets.items():
@@ -292,6 +294,9 @@ def evaluate(conn, sets, disputed, origin, geocode_many, threshold) -> None:
             print(_row("  truth firm", [v for v, f in zip(d, flags) if not f], None, tgt_s))
             for why in dict.fromkeys(f for f in flags if f):
                 print(_row("  truth disputed", [v for v, f in zip(d, flags) if f == why], None, f"({why})"))
+        if kind.startswith("house"):
+            causes = miss_causes(conn, items, houses, res, d)
+            print(f"  misses > 50 m ({sum(causes.values())}): " + ", ".join(f"{k} {v}" for k, v in causes.items()))
         for src in dict.fromkeys(origin.get(kind, [])):
             print(_row(f"  from {src}", [v for v, o in zip(d, origin[kind]) if o == src], None))
         if os.environ.get("BENCH_VERBOSE"):
@@ -299,6 +304,45 @@ def evaluate(conn, sets, disputed, origin, geocode_many, threshold) -> None:
                 if v is None or v > (30 if kind == "intersection" else 100):
                     print(f"    {t!r:45s} -> {r.normalized!r} {r.match_type} {r.score} "
                           f"{'' if v is None else f'{v:.0f} m'} {r.reason or ''}{f' [disputed: {f}]' if f else ''}")
+
+
+MISS_CAUSES = {  # why a house answer is more than 50 m off, in the order the rules are tried
+    "none": "no answer",
+    "hundred": "number is a multiple of 100 (read as the police block form too)",
+    "set_back": "the true point is > 60 m from every segment of its street holding the number",
+    "parity": "no segment of the street holds the number on a side of its parity",
+    "between_points": "estimated between/beyond the street's other address points",
+    "long_segment": "its segment is longer than 300 m",
+    "range_position": "position along an ordinary segment's range (range ends, houses not filling it)",
+}
+
+
+def miss_causes(conn, items, truth, res, d) -> dict[str, int]:
+    """Counts of MISS_CAUSES over the rows more than 50 m off (or unanswered); truth: the rows as
+    published (their street and number, whatever the input's typos)."""
+    from geo.address import parse
+    rows = [(i, parse(truth[i][0]), x, y) for i, (t, x, y) in enumerate(items) if d[i] is None or d[i] > 50]
+    keys = [q.streets[0].key if q.streets else "" for _, q, _, _ in rows]
+    nums = [q.number or 0 for _, q, _, _ in rows]
+    facts = conn.execute("""
+        SELECT u.k, u.n, min(ST_Distance(s.geom::geography, ST_Point(u.x, u.y, 4326)::geography)),
+               bool_or(geocode_parity_fits(u.n, g.l_from, g.l_to, g.r_from, g.r_to)),
+               (array_agg(ST_Length(s.geom::geography) ORDER BY s.geom <-> ST_Point(u.x, u.y, 4326)))[1]
+        FROM unnest(%s::text[], %s::int[], %s::float8[], %s::float8[]) WITH ORDINALITY u(k, n, x, y, o)
+        LEFT JOIN geo_segments g ON g.key = u.k
+             AND ((g.l_from <> 0 OR g.l_to <> 0) AND u.n BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
+               OR (g.r_from <> 0 OR g.r_to <> 0) AND u.n BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
+        LEFT JOIN streets s ON s.id = g.street_id
+        GROUP BY u.o, u.k, u.n ORDER BY u.o""", (keys, nums, [r[2] for r in rows], [r[3] for r in rows])).fetchall()
+    out = dict.fromkeys(MISS_CAUSES, 0)
+    for (i, q, _, _), (_, n, near, parity, length) in zip(rows, facts):
+        r = res[i]
+        cause = ("none" if not r.ok else "hundred" if n % 100 == 0 else
+                 "set_back" if near is None or near > 60 else "parity" if not parity else
+                 "between_points" if r.match_type == "address_interpolated" else
+                 "long_segment" if length > 300 else "range_position")
+        out[cause] += 1
+    return out
 
 
 def _cold() -> None:
@@ -339,40 +383,26 @@ def throughput(conn, texts, geocode_many) -> float:
 
 
 def http_latency(url: str, texts: list[str]) -> tuple[float, float, float]:
-    """Single-request latency over real HTTP (uvicorn, one worker): p50, p99 in ms, and /reverse p50."""
+    """Single-request latency over real HTTP (uvicorn, one worker, authenticated as a deployment
+    would be): p50, p99 in ms, and /reverse p50."""
     import httpx
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.app:create_app", "--factory",
-                             "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=10) as c:
-            for _ in range(100):
-                try:
-                    if c.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            for t in texts[:30]:
-                c.get("/api/geocode", params={"q": t})
-            lat = []
-            for t in texts:
-                t0 = time.perf_counter()
-                c.get("/api/geocode", params={"q": t}).raise_for_status()
-                lat.append((time.perf_counter() - t0) * 1000)
-            rev = []
-            for t in texts[:200]:
-                t0 = time.perf_counter()
-                c.get("/api/reverse", params={"lon": -76.61 + (hash(t) % 1000) / 20000, "lat": 39.30})
-                rev.append((time.perf_counter() - t0) * 1000)
-        lat.sort()
-        return statistics.median(lat), lat[int(0.99 * (len(lat) - 1))], statistics.median(rev)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
+    from _common import server
+    with server(url) as base, httpx.Client(base_url=base, timeout=10) as c:
+        for t in texts[:30]:
+            c.get("/api/geocode", params={"q": t}).raise_for_status()
+        lat = []
+        for t in texts:
+            t0 = time.perf_counter()
+            c.get("/api/geocode", params={"q": t}).raise_for_status()
+            lat.append((time.perf_counter() - t0) * 1000)
+        rev = []
+        for t in texts[:200]:
+            t0 = time.perf_counter()
+            c.get("/api/reverse", params={"lon": -76.61 + (hash(t) % 1000) / 20000, "lat": 39.30})
+            rev.append((time.perf_counter() - t0) * 1000)
+    lat.sort()
+    return statistics.median(lat), lat[int(0.99 * (len(lat) - 1))], statistics.median(rev)
 
 
 def main() -> None:
@@ -383,19 +413,23 @@ def main() -> None:
                     help="demo data folder (data/baltimore, or ../shared/data/baltimore)")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the bench database and its hold-out")
     ap.add_argument("--no-http", action="store_true")
+    ap.add_argument("--kinds", help="comma-separated kinds to evaluate (default: all)")
     args = ap.parse_args()
     base = os.environ.get("DATABASE_URL", "postgresql://rtcc@127.0.0.1:54329/rtcc")
     admin = psycopg.conninfo.make_conninfo(base, dbname="postgres")
-    url = psycopg.conninfo.make_conninfo(base, dbname=BENCH_DB)
+    url = psycopg.conninfo.make_conninfo(base, dbname=BENCH_DB.format(seed=args.seed))
     os.environ["DATABASE_URL"] = url
     build(admin, url, args.rebuild, args.n, min(args.n, 300), args.seed)
     from geo.geocode import THRESHOLD, geocode_many
     with psycopg.connect(url, autocommit=True) as conn:
         sets, disputed, origin = eval_sets(conn, args.data, args.n, args.seed)
+        houses = sets["house_clean"]
+        if args.kinds:
+            sets = {k: v for k, v in sets.items() if k in args.kinds.split(",")}
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"database {BENCH_DB}: held-out address points and intersections deleted; threshold {THRESHOLD}; "
+        print(f"database {BENCH_DB.format(seed=args.seed)}: held-out address points and intersections deleted; threshold {THRESHOLD}; "
               f"load average {load} on {os.cpu_count()} CPUs")
-        evaluate(conn, sets, disputed, origin, geocode_many, THRESHOLD)
+        evaluate(conn, sets, disputed, origin, geocode_many, THRESHOLD, houses)
         mixed = [t for items in sets.values() for t, _, _ in items]
         random.Random(args.seed).shuffle(mixed)
         # distinct inputs only (variants of one address repeat some texts)

@@ -80,19 +80,98 @@ def _side(line: shapely.LineString, p: shapely.Point) -> int:
     return 1 if cross > 0 else -1
 
 
+def _calibration(conn) -> tuple[float, float, float, float]:
+    return conn.execute("SELECT range_a, range_b, max_shift_m, offset_m FROM geocode_calibration").fetchone()
+
+
+def _calibrated_m(u: float, length: float, cal) -> float:
+    """Metres along a rising range where the calibration puts fraction u (as documented in
+    sql/migrations/210: a + b * u, moved at most max_shift_m from the linear position)."""
+    a, b, cap, _ = cal
+    return min(max(u * length + max(-cap, min(cap, (a + (b - 1) * u) * length)), 0.0), length)
+
+
 def test_range_interpolation_side_parity_and_offset(conn):
     cases = _range_cases(conn)
     assert len(cases) >= 5
+    cal = _calibration(conn)
     for key, lf, lt, rf, rt, wkt in cases:
         line = metric_line(wkt)
         for number, side, f, t in ((lf + 2 * ((lt - lf) // 4), 1, lf, lt), (rf + 2 * ((rt - rf) // 4), -1, rf, rt)):
             r = G.geocode_best(conn, f"{number} {key}")
             assert r.ok and r.match_type == "range", (number, key, r)
             p = metric(r.lon, r.lat)
-            assert 5 <= line.distance(p) <= 20                      # offset from the centreline
+            assert abs(line.distance(p) - cal[3]) < 3               # the calibrated setback
             assert _side(line, p) == side, (number, key)            # odd left, even right here
-            expected = (number - f) / (t - f)
+            expected = _calibrated_m((number - f) / (t - f), line.length, cal) / line.length
             assert abs(line.project(p, normalized=True) - expected) < 0.1
+
+
+def test_range_calibration_comes_from_the_address_points(conn):
+    """Houses stand back from the street and rarely fill a block's whole range: the calibration
+    measured from the city's points says so (positions pulled in from the range ends, a setback
+    near the points' median distance); without enough points it is plain linear interpolation."""
+    a, b, cap, offset = _calibration(conn)
+    assert 0.1 < a < 0.45 and 0.2 < b < 0.9 and 10 <= cap and 15 < offset < 30
+    pts = conn.execute("""SELECT ST_AsText(a.geom), ST_AsText(s.geom) FROM geo_addresses a
+        CROSS JOIN LATERAL (SELECT s.geom FROM geo_segments g JOIN streets s ON s.id = g.street_id
+                            WHERE g.key = a.key ORDER BY s.geom <-> a.geom LIMIT 1) s""").fetchall()
+    dists = sorted(metric_line(sw).distance(shapely.Point(*_TO_M.transform(*shapely.from_wkt(pw).coords[0])))
+                   for pw, sw in pts)
+    assert abs(dists[len(dists) // 2] - offset) < 3
+    try:
+        with conn.transaction():
+            conn.execute("DELETE FROM addresses")
+            assert conn.execute("SELECT range_a, range_b, offset_m, points FROM geocode_calibration").fetchone() \
+                == (0, 1, 12, 0)
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def test_calibrated_ranges_place_withheld_houses_nearer(conn):
+    """Address points of 40 streets withheld (the calibration then comes from the rest): their
+    range estimates land nearer the true points than linear interpolation 12 m out would."""
+    streets = [r[0] for r in conn.execute(
+        "SELECT street FROM addresses GROUP BY street HAVING count(*) >= 3 ORDER BY md5(street) LIMIT 40")]
+    try:
+        with conn.transaction():
+            pts = conn.execute("""SELECT a.number, a.street, ST_X(a.geom), ST_Y(a.geom) FROM addresses a
+                                  WHERE a.street = ANY(%s)""", (streets,)).fetchall()
+            conn.execute("DELETE FROM addresses WHERE street = ANY(%s)", (streets,))
+            got, linear = [], []
+            for number, street, x, y in pts:
+                r = G.geocode_best(conn, f"{number} {street}")
+                if not (r.ok and r.match_type == "range"):
+                    continue
+                seg = conn.execute("""SELECT g.l_from, g.l_to, g.r_from, g.r_to, ST_AsText(s.geom)
+                    FROM geo_segments g JOIN streets s ON s.id = g.street_id
+                    WHERE g.key = %(k)s AND (%(n)s BETWEEN g.l_from AND g.l_to OR %(n)s BETWEEN g.r_from AND g.r_to)
+                    ORDER BY s.geom <-> ST_Point(%(x)s, %(y)s, 4326) LIMIT 1""",
+                                   {"k": split_street(street).key, "n": number, "x": r.lon, "y": r.lat}).fetchone()
+                if seg is None:
+                    continue
+                lf, lt, rf, rt, wkt = seg
+                f, t, side = (lf, lt, 1) if lf % 2 == number % 2 and lf <= number <= lt else (rf, rt, -1)
+                if t <= f or not f <= number <= t or f % 2 != number % 2:
+                    continue                                    # only clear cases: rising, parity fits
+                line = metric_line(wkt)
+                along = line.interpolate((number - f) / (t - f), normalized=True)
+                ahead = line.interpolate(min(line.project(along) + 1, line.length))
+                behind = line.interpolate(max(line.project(along) - 1, 0))
+                dx, dy = ahead.x - behind.x, ahead.y - behind.y
+                n = (dx * dx + dy * dy) ** 0.5 or 1.0
+                lin = shapely.Point(along.x - side * 12 * dy / n, along.y + side * 12 * dx / n)
+                truth = metric(x, y)
+                got.append(metric(r.lon, r.lat).distance(truth))
+                linear.append(lin.distance(truth))
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert len(got) >= 20
+    got.sort(); linear.sort()
+    assert got[len(got) // 2] < linear[len(linear) // 2]
+    assert sum(d <= 50 for d in got) > sum(d <= 50 for d in linear)
 
 
 def test_interpolates_between_neighbouring_address_points(conn):
@@ -477,3 +556,35 @@ def test_reverse_prefers_the_street_the_nearest_address_point_faces(conn):
     changed = [(own, hinted, nearest) for own, hinted, nearest in rows if hinted != nearest]
     assert changed, "no address point beside a nearer side street in the sample"
     assert all(hinted == own for own, hinted, _ in changed), changed[:5]
+
+
+def test_parity_picks_the_segment_on_the_houses_side(conn):
+    """A street the data split lengthwise (one segment per side, same hundred on both): an odd
+    number goes to the segment whose range is odd, an even one to the even one, whatever order
+    the segments come in."""
+    cases = conn.execute("""
+        SELECT a.key, a.l_from, a.l_to, b.r_from, b.r_to, ST_AsText(sa.geom), ST_AsText(sb.geom)
+        FROM geo_segments a JOIN streets sa ON sa.id = a.street_id
+        JOIN geo_segments b ON b.key = a.key AND b.street_id <> a.street_id JOIN streets sb ON sb.id = b.street_id
+        WHERE NOT a.alley AND NOT b.alley AND a.r_from = 0 AND a.r_to = 0 AND b.l_from = 0 AND b.l_to = 0
+          AND a.l_from % 2 <> b.r_from % 2 AND a.l_to % 2 = a.l_from % 2 AND b.r_to % 2 = b.r_from % 2
+          AND a.l_to - a.l_from >= 6 AND b.r_to - b.r_from >= 6
+          AND greatest(a.l_from, b.r_from) + 2 < least(a.l_to, b.r_to)
+          AND ST_Distance(sa.geom::geography, sb.geom::geography) > 45
+          AND NOT EXISTS (SELECT 1 FROM geo_addresses x WHERE x.key = a.key
+                          AND x.number BETWEEN least(a.l_from, b.r_from) - 200 AND greatest(a.l_to, b.r_to) + 200)
+          AND NOT EXISTS (SELECT 1 FROM geo_segments o WHERE o.key = a.key AND o.street_id NOT IN (a.street_id, b.street_id)
+                          AND greatest(o.l_from, o.l_to, o.r_from, o.r_to) >= least(a.l_from, b.r_from)
+                          AND least(nullif(least(o.l_from, o.r_from), 0), nullif(o.l_from, 0), nullif(o.r_from, 0))
+                              <= greatest(a.l_to, b.r_to))
+        ORDER BY md5(a.key || a.street_id) LIMIT 6""").fetchall()
+    assert len(cases) >= 2
+    for key, af, at, bf, bt, wa, wb in cases:
+        lo, hi = max(af, bf), min(at, bt)
+        for number, own, other in ((lo + 1, wb, wa), (lo + 2, wa, wb)) if lo % 2 == af % 2 else \
+                                  ((lo + 1, wa, wb), (lo + 2, wb, wa)):
+            number = min(number, hi)
+            r = G.geocode_best(conn, f"{number} {key}")
+            assert r.ok and r.match_type == "range", (number, key, r)
+            p = metric(r.lon, r.lat)
+            assert metric_line(own).distance(p) < metric_line(other).distance(p), (number, key)

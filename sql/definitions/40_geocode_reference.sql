@@ -286,6 +286,9 @@ BEGIN
           FROM geo_segments g JOIN streets s ON s.id = g.street_id ORDER BY g.key, s.id) k;
     ANALYZE geo_segments; ANALYZE geo_street_names;
     PERFORM geocode_refresh_crossings();
+    -- range interpolation is calibrated against the address points (41_geocode_match.sql; not yet
+    -- defined while this file is first applied to a fresh database)
+    IF to_regprocedure('geocode_refresh_calibration()') IS NOT NULL THEN PERFORM geocode_refresh_calibration(); END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION geocode_refresh_addresses() RETURNS void
@@ -296,6 +299,9 @@ BEGIN
     SELECT a.id, a.number, geocode_key(p.predir, p.name, p.stype, p.sufdir), a.geom
     FROM addresses a CROSS JOIN LATERAL geocode_split(a.street) p WHERE p.name <> '';
     ANALYZE geo_addresses;
+    -- range interpolation is calibrated against the address points (41_geocode_match.sql; not yet
+    -- defined while this file is first applied to a fresh database)
+    IF to_regprocedure('geocode_refresh_calibration()') IS NOT NULL THEN PERFORM geocode_refresh_calibration(); END IF;
 END $$;
 
 CREATE OR REPLACE FUNCTION geocode_refresh_intersections() RETURNS void

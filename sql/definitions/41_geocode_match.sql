@@ -20,6 +20,28 @@ BEGIN
                 WHEN li AND NOT ri THEN 1 WHEN ri AND NOT li THEN -1 ELSE 0 END;
 END $$;
 
+-- Whether a side whose range holds the number also has its parity (1101 on 1101-1199, not on
+-- 1100-1198): a divided road or a street the data split lengthwise carries the same hundred on
+-- two segments, one per side, and only the parity says which one the house faces.
+CREATE OR REPLACE FUNCTION geocode_parity_fits(num int, l_from int, l_to int, r_from int, r_to int) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (l_from <> 0 OR l_to <> 0) AND num BETWEEN least(l_from, l_to) AND greatest(l_from, l_to)
+               AND l_from % 2 = num % 2 AND l_to % 2 = num % 2
+        OR (r_from <> 0 OR r_to <> 0) AND num BETWEEN least(r_from, r_to) AND greatest(r_from, r_to)
+               AND r_from % 2 = num % 2 AND r_to % 2 = num % 2;
+END $$;
+
+-- The width of the narrowest side range holding the number (an empty side, 0-0, is no range).
+CREATE OR REPLACE FUNCTION geocode_range_width(num int, l_from int, l_to int, r_from int, r_to int) RETURNS int
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN least(CASE WHEN (l_from <> 0 OR l_to <> 0) AND num BETWEEN least(l_from, l_to) AND greatest(l_from, l_to)
+                      THEN abs(l_to - l_from) END,
+                 CASE WHEN (r_from <> 0 OR r_to <> 0) AND num BETWEEN least(r_from, r_to) AND greatest(r_from, r_to)
+                      THEN abs(r_to - r_from) END);
+END $$;
+
 -- Fraction (0..1) of the way along the digitised direction where the number falls on that side.
 CREATE OR REPLACE FUNCTION geocode_fraction(num int, side int, l_from int, l_to int, r_from int, r_to int)
 RETURNS float8 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
@@ -49,18 +71,121 @@ BEGIN
                                          side * offset_m * (ST_X(b) - ST_X(a)) / d), 4326);
 END $$;
 
--- Point of house number num on segment street_id (range interpolation, side offset).
-CREATE OR REPLACE FUNCTION geocode_range_point(street_id int, num int, offset_m float8 DEFAULT 12)
+-- Whether a side's numbers rise along the digitised direction (side 0: the ranges together).
+CREATE OR REPLACE FUNCTION geocode_rising(side int, l_from int, l_to int, r_from int, r_to int) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN CASE WHEN side = 1 THEN l_to >= l_from WHEN side = -1 THEN r_to >= r_from ELSE true END;
+END $$;
+
+-- Houses rarely fill a block's whole range (1500-1598 is printed, 1501-1547 is built) and stand
+-- back from the corners, so the linear fraction of the range puts low numbers too near the block's
+-- start and high ones too near its end. The fraction u (along the digitised direction) is mapped,
+-- counted from the low-number end, to range_a + range_b * fraction, a least-squares fit of where
+-- the city's own address points lie along their segments, but moved no more than max_shift_m
+-- metres from the linear position on a segment len_m long (geocode_refresh_calibration).
+-- Returns the position along the digitised direction (0..1).
+CREATE OR REPLACE FUNCTION geocode_calibrated(u float8, rising boolean, len_m float8) RETURNS float8
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    c geocode_calibration;
+    v float8 := CASE WHEN rising THEN u ELSE 1 - u END;
+    shift float8;
+BEGIN
+    SELECT * INTO c FROM geocode_calibration;
+    IF NOT FOUND OR len_m IS NULL OR len_m <= 0 THEN RETURN u; END IF;
+    shift := greatest(-c.max_shift_m / len_m, least(c.max_shift_m / len_m, c.range_a + (c.range_b - 1) * v));
+    v := greatest(0.0, least(1.0, v + shift));
+    RETURN CASE WHEN rising THEN v ELSE 1 - v END;
+END $$;
+
+-- The inverse for reverse geocoding: the linear fraction u whose calibrated position is t.
+CREATE OR REPLACE FUNCTION geocode_uncalibrated(t float8, rising boolean, len_m float8) RETURNS float8
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    c geocode_calibration;
+    p float8 := CASE WHEN rising THEN t ELSE 1 - t END;
+    m float8;
+    v float8;
+BEGIN
+    SELECT * INTO c FROM geocode_calibration;
+    IF NOT FOUND OR len_m IS NULL OR len_m <= 0 OR c.range_b <= 0 THEN RETURN t; END IF;
+    m := c.max_shift_m / len_m;
+    v := (p - c.range_a) / c.range_b;                      -- where the shift is not capped
+    IF c.range_a + (c.range_b - 1) * v > m THEN v := p - m;
+    ELSIF c.range_a + (c.range_b - 1) * v < -m THEN v := p + m;
+    END IF;
+    v := greatest(0.0, least(1.0, v));
+    RETURN CASE WHEN rising THEN v ELSE 1 - v END;
+END $$;
+
+-- Point of house number num on segment street_id (calibrated range interpolation, side offset:
+-- offset_m metres, by default the calibrated median setback of the city's address points).
+CREATE OR REPLACE FUNCTION geocode_range_point(street_id int, num int, offset_m float8 DEFAULT NULL)
 RETURNS TABLE (geom geometry, side int, parity_ok boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    SELECT geocode_interpolate(s.geom, geocode_fraction(num, x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
-                               x.sd, offset_m), x.sd, x.sd <> 0
+    SELECT geocode_interpolate(s.geom, geocode_calibrated(geocode_fraction(num, x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
+                                                          geocode_rising(x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
+                                                          ST_Length(s.geom::geography)),
+                               x.sd, coalesce(offset_m, (SELECT c.offset_m FROM geocode_calibration c), 12)),
+           x.sd, x.sd <> 0
     FROM geo_segments g JOIN streets s ON s.id = g.street_id,
          LATERAL (SELECT geocode_side(num, g.l_from, g.l_to, g.r_from, g.r_to) AS sd) x
     WHERE g.street_id = geocode_range_point.street_id;
+END $$;
+
+-- The calibration of range interpolation from the reference (called when streets or addresses
+-- change): each address point against the nearest segment of its street whose range holds its
+-- number on the side its parity gives (within 150 m); its position along that segment regressed
+-- on the number's fraction of the range (both counted from the low-number end), the cap on the
+-- shift chosen (10..150 m by 10, or none) for the least mean distance along the segment between
+-- estimate and point, and the median distance of the points from the centreline. Fewer than 200
+-- such points keep linear interpolation and 12 m; the fit is bounded to a sane shape (start within
+-- the first 45%, positions within 0..1).
+CREATE OR REPLACE FUNCTION geocode_refresh_calibration() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE a float8; b float8; o float8; m float8; n int;
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.geocode_calib_points;
+    CREATE TEMP TABLE geocode_calib_points ON COMMIT DROP AS
+    WITH p AS (
+        SELECT geocode_rising(g.sd, g.l_from, g.l_to, g.r_from, g.r_to) AS rising,
+               geocode_fraction(x.number, g.sd, g.l_from, g.l_to, g.r_from, g.r_to) AS u,
+               ST_LineLocatePoint(g.geom, x.geom) AS t, ST_Length(g.geom::geography) AS len,
+               ST_Distance(g.geom::geography, x.geom::geography) AS d
+        FROM geo_addresses x
+        CROSS JOIN LATERAL (
+            SELECT g.l_from, g.l_to, g.r_from, g.r_to, s.geom,
+                   geocode_side(x.number, g.l_from, g.l_to, g.r_from, g.r_to) AS sd
+            FROM geo_segments g JOIN streets s ON s.id = g.street_id
+            WHERE g.key = x.key AND NOT g.alley
+              AND ((g.l_from <> 0 OR g.l_to <> 0) AND x.number BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
+                OR (g.r_from <> 0 OR g.r_to <> 0) AND x.number BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
+              AND ST_DWithin(s.geom::geography, x.geom::geography, 150)
+            ORDER BY s.geom <-> x.geom LIMIT 1) g
+        WHERE g.sd <> 0
+    )
+    SELECT CASE WHEN rising THEN u ELSE 1 - u END AS v, CASE WHEN rising THEN t ELSE 1 - t END AS tl, len, d
+    FROM p WHERE len > 0;
+    SELECT regr_intercept(tl, v), regr_slope(tl, v), percentile_cont(0.5) WITHIN GROUP (ORDER BY d), count(*)
+    INTO a, b, o, n FROM geocode_calib_points;
+    IF n < 200 OR a IS NULL OR b IS NULL THEN
+        a := 0; b := 1; o := 12; m := 0;
+    ELSE
+        a := least(greatest(a, 0.0), 0.45);
+        b := least(greatest(b, 0.1), 1 - a);
+        o := least(greatest(o, 5.0), 30.0);
+        SELECT cap INTO m FROM (
+            SELECT cap, avg(abs(greatest(-cap, least(cap, (a + (b - 1) * v) * len)) + v * len - tl * len)) AS err
+            FROM geocode_calib_points, (SELECT generate_series(10, 150, 10)::float8 AS cap UNION ALL SELECT 1e9) caps
+            GROUP BY cap) e
+        ORDER BY err, cap LIMIT 1;
+    END IF;
+    UPDATE geocode_calibration SET range_a = a, range_b = b, max_shift_m = m, offset_m = o, points = n;
+    DROP TABLE pg_temp.geocode_calib_points;
 END $$;
 
 -- Middle of a block face: the segments of the street numbered for the block or whose ranges
@@ -121,7 +246,8 @@ END $$;
 -- 0.95, or 0.85 across a gap (two streets that stop short of each other, nodes 0); geo.geocode
 -- reconciles crossings with named intersections nearby. extent_m is a crossing's radius in metres
 -- (how far its nodes lie from the point; 0 for every other match type). Interpolated house
--- numbers are offset 12 m from the centreline towards their side.
+-- numbers are placed by the calibrated range position and setback (geocode_calibrated,
+-- geocode_calibration) on their side of the centreline.
 CREATE OR REPLACE FUNCTION geocode_search_candidates(
     p_qi int[], p_kind text[], p_num int[], p_s0 int[], p_s1 int[],
     p_sid int[], p_pre text[], p_name text[], p_typ text[], p_suf text[], p_alt text[])
@@ -229,10 +355,11 @@ BEGIN
             WHERE g.key = c.key
               AND ((g.l_from <> 0 OR g.l_to <> 0) AND q.num BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
                 OR (g.r_from <> 0 OR g.r_to <> 0) AND q.num BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
-            ORDER BY geocode_side(q.num, g.l_from, g.l_to, g.r_from, g.r_to) <> 0 DESC, g.alley,
-                     greatest(g.l_from, g.l_to, g.r_from, g.r_to) - least(g.l_from, g.l_to, g.r_from, g.r_to), g.street_id
+            ORDER BY geocode_parity_fits(q.num, g.l_from, g.l_to, g.r_from, g.r_to) DESC,
+                     geocode_side(q.num, g.l_from, g.l_to, g.r_from, g.r_to) <> 0 DESC, g.alley,
+                     geocode_range_width(q.num, g.l_from, g.l_to, g.r_from, g.r_to), g.street_id
             LIMIT 1) g
-        CROSS JOIN LATERAL geocode_range_point(g.street_id, q.num, 12.0) r
+        CROSS JOIN LATERAL geocode_range_point(g.street_id, q.num) r
         WHERE q.kind = 'address'
     ), blk AS (
         SELECT q.i, c.key, 'block' AS mt, geocode_block_point(c.key, q.num) AS geom, c.score * 0.92 AS score, 0::float8 AS extent_m
@@ -285,7 +412,7 @@ END $fn$;
 
 -- Nearest address for a point: an address point within point_m metres answers; else the house
 -- number interpolated on the nearest named, addressed segment within max_m (side by cross
--- product). A point beside a main road is often a few metres nearer a side street's centreline
+-- product; the calibration of geocode_calibrated inverted). A point beside a main road is often a few metres nearer a side street's centreline
 -- than its own road's (Pulaski Hwy, Holabird Ave): when the nearest address point (within hint_m
 -- metres) is on a street whose segment is no more than slack_m farther than the nearest one, that
 -- street's segment is taken, since the city's own points say which street the houses here face.
@@ -327,12 +454,20 @@ BEGIN
                              THEN 1 ELSE -1 END AS sd) s2,
         LATERAL (SELECT f + t * (e - f) AS x, f
                  FROM (SELECT CASE WHEN s2.sd = 1 THEN seg.l_from ELSE seg.r_from END AS f,
-                              CASE WHEN s2.sd = 1 THEN seg.l_to ELSE seg.r_to END AS e, seg.t AS t) r) x,
+                              CASE WHEN s2.sd = 1 THEN seg.l_to ELSE seg.r_to END AS e,
+                              geocode_uncalibrated(seg.t, geocode_rising(s2.sd, seg.l_from, seg.l_to, seg.r_from, seg.r_to),
+                                                   ST_Length(seg.geom::geography)) AS t) r) x,
         LATERAL (SELECT (2 * round((x.x - x.f) / 2.0) + x.f)::int AS num) nn,
-        LATERAL (SELECT geocode_interpolate(seg.geom, geocode_fraction(nn.num, s2.sd, seg.l_from, seg.l_to,
-                                                                      seg.r_from, seg.r_to), s2.sd, 12) AS geom) n
+        LATERAL (SELECT geocode_interpolate(seg.geom, geocode_calibrated(
+                            geocode_fraction(nn.num, s2.sd, seg.l_from, seg.l_to, seg.r_from, seg.r_to),
+                            geocode_rising(s2.sd, seg.l_from, seg.l_to, seg.r_from, seg.r_to),
+                            ST_Length(seg.geom::geography)), s2.sd,
+                                            coalesce((SELECT c.offset_m FROM geocode_calibration c), 12)) AS geom) n
     )
     SELECT * FROM ap WHERE ap.distance_m <= point_m
     UNION ALL
     SELECT * FROM rng WHERE NOT EXISTS (SELECT 1 FROM ap WHERE ap.distance_m <= point_m);
 END $$;
+
+-- The calibration from the reference as it stands (the functions it reads may just have changed).
+SELECT geocode_refresh_calibration();
