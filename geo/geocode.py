@@ -105,6 +105,10 @@ def _hundred_between(located: list[Candidate]) -> list[Candidate]:
     either (all 8,503 BPD block rows: within 30 m 38% -> 55%), and a held-out address point
     numbered 2400 is nearer too. The house estimate is the street's best interpolation
     (HUNDRED_HOUSE); readings more than WRONG_M apart are not blended (the block face stands).
+    Where the city's own address points place the number (between or just beyond them), house
+    2400 is part of a real run of houses and that estimate answers alone: held-out points
+    numbered in hundreds within 50 m 45% -> 58% (bench seed 3), BPD's block texts unchanged
+    within 200 m (within 50 m 74.3% -> 73.5%).
     """
     house: dict[str, Candidate] = {}
     for c in located:
@@ -114,7 +118,8 @@ def _hundred_between(located: list[Candidate]) -> list[Candidate]:
     for c in located:
         h = house.get(c.key)
         if c.match_type == "block" and h is not None and _metres(c, h) <= WRONG_M:
-            c = Candidate(c.key, "block", (c.lon + h.lon) / 2, (c.lat + h.lat) / 2, c.score, c.extent_m)
+            w = 1.0 if h.match_type == "address_interpolated" else 0.5     # share of the house reading
+            c = Candidate(c.key, "block", c.lon + w * (h.lon - c.lon), c.lat + w * (h.lat - c.lat), c.score, c.extent_m)
         out.append(c)
     blocks = {c.key for c in out if c.match_type == "block"}
     return [c for c in out if not (c.match_type in HUNDRED_HOUSE and c.key in blocks)]

@@ -277,10 +277,33 @@ def test_police_hundred_form_is_between_the_house_and_the_block(conn):
     assert a.ok and a.match_type == "block" and b.ok and b.match_type == "block"
     house = max((c for c in search(conn, [parse("600 N LUZERNE AV")])[0] if c.match_type in G.HUNDRED_HOUSE),
                 key=lambda c: c.score)
+    assert house.match_type == "range"              # no address points there: the two readings blend
     mid = metric((house.lon + b.lon) / 2, (house.lat + b.lat) / 2)
     assert metric(a.lon, a.lat).distance(mid) < 0.5 and dist_m(a, b.lon, b.lat) > 5
     zero = G.geocode_best(conn, "UNIT BLK S STOCKTON ST")
     assert zero.ok and zero.match_type == "block" and dist_m(zero, *_xy(G.geocode_best(conn, "0 blk S Stockton St"))) < 0.5
+
+
+def test_hundred_number_among_the_citys_points_is_the_house(conn):
+    """Where the city's points place house 2400 (numbers both sides of it), the police block form
+    is not blended with the block face: that estimate answers."""
+    from geo.address import parse
+    from geo.geocode_match import search
+    rows = conn.execute("""
+        SELECT DISTINCT x.key, (x.number / 100 + 1) * 100 AS h FROM geo_addresses x
+        WHERE EXISTS (SELECT 1 FROM geo_addresses y WHERE y.key = x.key
+                      AND y.number BETWEEN (x.number / 100 + 1) * 100 + 2 AND (x.number / 100 + 1) * 100 + 60)
+          AND x.number >= (x.number / 100 + 1) * 100 - 60
+          AND NOT EXISTS (SELECT 1 FROM geo_addresses y WHERE y.key = x.key AND y.number = (x.number / 100 + 1) * 100)
+        ORDER BY 1, 2 LIMIT 5""").fetchall()
+    assert len(rows) >= 3
+    for key, h in rows:
+        text = f"{h} {key}"
+        r = G.geocode_best(conn, text)
+        house = max((c for c in search(conn, [parse(text)])[0] if c.match_type in G.HUNDRED_HOUSE),
+                    key=lambda c: c.score)
+        assert house.match_type == "address_interpolated", (text, house)
+        assert r.ok and r.match_type == "block" and dist_m(r, house.lon, house.lat) < 0.5, (text, r)
 
 
 def _xy(r):
