@@ -106,9 +106,10 @@ def _hundred_between(located: list[Candidate]) -> list[Candidate]:
     numbered 2400 is nearer too. The house estimate is the street's best interpolation
     (HUNDRED_HOUSE); readings more than WRONG_M apart are not blended (the block face stands).
     Where the city's own address points place the number (between or just beyond them), house
-    2400 is part of a real run of houses and that estimate answers alone: held-out points
-    numbered in hundreds within 50 m 45% -> 58% (bench seed 3), BPD's block texts unchanged
-    within 200 m (within 50 m 74.3% -> 73.5%).
+    2400 is part of a real run of houses and that estimate answers alone (held-out points
+    numbered in hundreds, bench seed 3: within 50 m 45% -> 61%; BPD's block texts within 200 m
+    unchanged). Otherwise the house reading is the number's linear place on the range
+    (geocode_search_candidates), where BPD's geocoder puts it, not the calibrated one.
     """
     house: dict[str, Candidate] = {}
     for c in located:

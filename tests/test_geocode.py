@@ -611,3 +611,29 @@ def test_parity_picks_the_segment_on_the_houses_side(conn):
             assert r.ok and r.match_type == "range", (number, key, r)
             p = metric(r.lon, r.lat)
             assert metric_line(own).distance(p) < metric_line(other).distance(p), (number, key)
+
+
+def test_block_face_of_a_segment_numbered_over_several_blocks_is_the_blocks_share(conn):
+    """'5300 blk' on one 600 m segment numbered 5100-6098 is the stretch the range gives 5300-5399,
+    not the segment's middle."""
+    from shapely.ops import substring
+    cases = conn.execute("""
+        SELECT g.key, g.l_from, g.l_to, ST_AsText(s.geom) FROM geo_segments g JOIN streets s ON s.id = g.street_id
+        WHERE NOT g.alley AND g.l_to - g.l_from >= 400 AND g.r_to - g.r_from >= 400
+          AND g.l_from / 100 = g.r_from / 100 AND g.l_to / 100 = g.r_to / 100
+          AND ST_Length(s.geom::geography) > 400
+          AND NOT EXISTS (SELECT 1 FROM geo_segments o WHERE o.key = g.key AND o.street_id <> g.street_id
+                          AND (greatest(o.l_from, o.l_to, o.r_from, o.r_to) >= g.l_from / 100 * 100
+                               AND least(nullif(least(o.l_from, o.l_to), 0), nullif(least(o.r_from, o.r_to), 0)) <= g.l_to
+                               OR o.block_num BETWEEN g.l_from / 100 * 100 AND g.l_to))
+        ORDER BY md5(g.key) LIMIT 5""").fetchall()
+    assert len(cases) >= 3
+    for key, lf, lt, wkt in cases:
+        line = metric_line(wkt)
+        block = lf // 100 * 100                                   # the segment's first block
+        share = substring(line, max(0.0, (block - lf) / (lt - lf)), (block + 99 - lf) / (lt - lf), normalized=True)
+        r = G.geocode_best(conn, f"{block} blk {key}")
+        assert r.ok and r.match_type == "block", (block, key, r)
+        p = metric(r.lon, r.lat)
+        assert share.distance(p) < 1, (block, key)
+        assert line.interpolate(0.5, normalized=True).distance(p) > 50

@@ -119,17 +119,21 @@ BEGIN
     RETURN CASE WHEN rising THEN v ELSE 1 - v END;
 END $$;
 
--- Point of house number num on segment street_id (calibrated range interpolation, side offset:
--- offset_m metres, by default the calibrated median setback of the city's address points).
-CREATE OR REPLACE FUNCTION geocode_range_point(street_id int, num int, offset_m float8 DEFAULT NULL)
+-- Point of house number num on segment street_id (range interpolation, calibrated unless
+-- calibrated is false; side offset: offset_m metres, by default the calibrated median setback of
+-- the city's address points).
+CREATE OR REPLACE FUNCTION geocode_range_point(street_id int, num int, offset_m float8 DEFAULT NULL,
+                                               calibrated boolean DEFAULT true)
 RETURNS TABLE (geom geometry, side int, parity_ok boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    SELECT geocode_interpolate(s.geom, geocode_calibrated(geocode_fraction(num, x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
-                                                          geocode_rising(x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
-                                                          ST_Length(s.geom::geography)),
+    SELECT geocode_interpolate(s.geom,
+               CASE WHEN calibrated THEN geocode_calibrated(geocode_fraction(num, x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
+                                                            geocode_rising(x.sd, g.l_from, g.l_to, g.r_from, g.r_to),
+                                                            ST_Length(s.geom::geography))
+                    ELSE geocode_fraction(num, x.sd, g.l_from, g.l_to, g.r_from, g.r_to) END,
                                x.sd, coalesce(offset_m, (SELECT c.offset_m FROM geocode_calibration c), 12)),
            x.sd, x.sd <> 0
     FROM geo_segments g JOIN streets s ON s.id = g.street_id,
@@ -199,13 +203,23 @@ CREATE OR REPLACE FUNCTION geocode_block_point(k text, block int) RETURNS geomet
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE c geometry;
 BEGIN
-    WITH blk AS MATERIALIZED (
-        SELECT s.geom, ST_Transform(s.geom, 26985) AS gm
+    WITH seg AS (
+        SELECT s.geom, g.block_num,
+               least(nullif(least(g.l_from, g.l_to), 0), nullif(least(g.r_from, g.r_to), 0)) AS lo,
+               greatest(g.l_from, g.l_to, g.r_from, g.r_to) AS hi,
+               CASE WHEN g.l_from <> 0 OR g.l_to <> 0 THEN g.l_to >= g.l_from ELSE g.r_to >= g.r_from END AS rising
         FROM geo_segments g JOIN streets s ON s.id = g.street_id
         WHERE g.key = k AND NOT g.alley
-          AND (g.block_num = block
-               OR greatest(g.l_from, g.l_to, g.r_from, g.r_to) >= block
-                  AND least(nullif(least(g.l_from, g.l_to), 0), nullif(least(g.r_from, g.r_to), 0)) < block + 100)
+    ), blk AS MATERIALIZED (
+        -- a segment numbered over several blocks (5100-6098) counts with the block's share only
+        SELECT p.geom, ST_Transform(p.geom, 26985) AS gm
+        FROM seg,
+        LATERAL (SELECT greatest(0.0, least(1.0, (block - lo)::float8 / nullif(hi - lo, 0))) AS f0,
+                        greatest(0.0, least(1.0, (block + 99 - lo)::float8 / nullif(hi - lo, 0))) AS f1) f,
+        LATERAL (SELECT CASE WHEN lo IS NULL OR hi - lo <= 100 OR hi < block OR lo >= block + 100 THEN seg.geom
+                             WHEN rising THEN ST_LineSubstring(seg.geom, f.f0, f.f1)
+                             ELSE ST_LineSubstring(seg.geom, 1 - f.f1, 1 - f.f0) END AS geom) p
+        WHERE block_num = block OR hi >= block AND lo < block + 100
     ), g0 AS MATERIALIZED (
         SELECT ST_ClusterDBSCAN(gm, 30, 1) OVER () AS grp FROM blk
     ), links AS (
@@ -351,15 +365,19 @@ BEGIN
                c.score * CASE WHEN r.parity_ok THEN 0.95 ELSE 0.85 END AS score, 0::float8 AS extent_m
         FROM q JOIN c ON c.sid = q.s0
         CROSS JOIN LATERAL (
-            SELECT g.street_id FROM geo_segments g
+            -- the data repeat a range on a stub a few metres long in places: the longer segment of
+            -- equal ranges is the block face
+            SELECT g.street_id FROM geo_segments g JOIN streets s ON s.id = g.street_id
             WHERE g.key = c.key
               AND ((g.l_from <> 0 OR g.l_to <> 0) AND q.num BETWEEN least(g.l_from, g.l_to) AND greatest(g.l_from, g.l_to)
                 OR (g.r_from <> 0 OR g.r_to <> 0) AND q.num BETWEEN least(g.r_from, g.r_to) AND greatest(g.r_from, g.r_to))
             ORDER BY geocode_parity_fits(q.num, g.l_from, g.l_to, g.r_from, g.r_to) DESC,
                      geocode_side(q.num, g.l_from, g.l_to, g.r_from, g.r_to) <> 0 DESC, g.alley,
-                     geocode_range_width(q.num, g.l_from, g.l_to, g.r_from, g.r_to), g.street_id
+                     geocode_range_width(q.num, g.l_from, g.l_to, g.r_from, g.r_to), ST_Length(s.geom) DESC, g.street_id
             LIMIT 1) g
-        CROSS JOIN LATERAL geocode_range_point(g.street_id, q.num) r
+        -- a hundred number is also the police block form, whose published points sit at the number's
+        -- linear place on the range (BPD's geocoder) or mid-block: geo.geocode blends that reading
+        CROSS JOIN LATERAL geocode_range_point(g.street_id, q.num, NULL, q.num % 100 <> 0) r
         WHERE q.kind = 'address'
     ), blk AS (
         SELECT q.i, c.key, 'block' AS mt, geocode_block_point(c.key, q.num) AS geom, c.score * 0.92 AS score, 0::float8 AS extent_m

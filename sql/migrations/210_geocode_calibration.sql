@@ -16,3 +16,6 @@ CREATE TABLE IF NOT EXISTS geocode_calibration (
     points      integer NOT NULL DEFAULT 0        -- address points the figures come from
 );
 INSERT INTO geocode_calibration DEFAULT VALUES ON CONFLICT DO NOTHING;
+-- geocode_range_point gained the calibrated parameter: the three-parameter form goes, or a call
+-- with two arguments would be ambiguous.
+DROP FUNCTION IF EXISTS geocode_range_point(int, int, float8);
