@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-H = {"X-RTCC-Reason": "case export test"}  # the author is the signed-in user (test-admin), never a header
+H = {"X-RTCC-Reason": "case export test", "X-RTCC-Case-Number": "EXP-TESTS"}  # plate data's purpose
 KML = "{http://www.opengis.net/kml/2.2}"
 GX = "{http://www.google.com/kml/ext/2.2}"
 
@@ -124,6 +124,12 @@ def test_pdf_report_text(client, case):
               "Map of the case area", "Timeline", "canvass video", "SHOOTING"):
         assert s in text, s
     assert "exported by test-admin" in text
+
+
+def test_a_case_with_plate_reads_needs_the_stated_purpose(client, case):
+    for path in (f"/api/cases/{case['n']}", f"/api/cases/{case['n']}/export?format=kml"):
+        r = client.get(path, headers={"X-RTCC-Reason": "no case number"})
+        assert r.status_code == 403 and "case" in r.json()["detail"], r.text
 
 
 def test_tak_data_package_manifest_and_cot(client, case):

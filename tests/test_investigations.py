@@ -17,7 +17,8 @@ import pytest
 from pyproj import Geod
 
 GEOD = Geod(ellps="WGS84")
-H = {"X-RTCC-User": "det.jones", "X-RTCC-Reason": "armed robbery follow-up"}
+# the purpose plate data needs (security's rule: reason and case number); identity is the API key
+H = {"X-RTCC-Reason": "armed robbery follow-up", "X-RTCC-Case-Number": "INV-TESTS"}
 RNG = random.Random()
 
 
@@ -108,30 +109,35 @@ def test_search_rejects_patterns_that_would_scan_everything(client, q, phrase):
     assert r.status_code == 422 and phrase in r.json()["detail"], r.text
 
 
-def test_search_needs_a_reason_and_is_audited_with_it(client, conn):
+def test_search_needs_a_reason_and_a_case_number_and_is_audited_with_them(client, client_as, conn):
     p = plate()
     ingest(client, "alpr", [read(p, base_time(), *a_place())])
-    r = client.get("/api/alpr/search", params={"plate": p}, headers={"X-RTCC-User": "det.jones"})
-    assert r.status_code == 422 and "reason" in r.json()["detail"]
+    analyst = client_as("analyst")
+    for params in ({}, {"reason": "hit and run"}, {"case_number": "25-1"}):  # security's one rule: both
+        r = analyst.get("/api/alpr/search", params={"plate": p, **params})
+        assert r.status_code == 403 and "reason" in r.json()["detail"] and "case" in r.json()["detail"], r.text
+    denied = client_as("viewer").get("/api/alpr/search", params={"plate": p, "reason": "x", "case_number": "25-1"})
+    assert denied.status_code == 403 and "alpr:read" in denied.json()["detail"]
     before = last_audit_id(conn)
     case = f"25-{uuid.uuid4().hex[:6]}"
-    r = client.get("/api/alpr/search", params={"plate": p, "reason": "hit and run", "case_number": case},
-                   headers={"X-RTCC-User": "det.jones"})
+    r = analyst.get("/api/alpr/search", params={"plate": p, "reason": "hit and run", "case_number": case})
     assert r.status_code == 200 and r.json()["count"] == 1
     [d] = audit_rows(conn, "alpr.search", before)
     assert (d["reason"], d["case_number"], d["plate"], d["results"]) == ("hit and run", case, p, 1)
-    who = conn.execute("SELECT who FROM audit_log WHERE action = 'alpr.search' ORDER BY id DESC LIMIT 1").fetchone()[0]
-    assert who == "test-admin"  # the signed-in identity (the client's key), never the X-RTCC-User header
+    row = conn.execute("SELECT who, role, reason, case_number FROM audit_log WHERE action = 'alpr.search' "
+                       "ORDER BY id DESC LIMIT 1").fetchone()
+    assert row == ("test-analyst", "analyst", "hit and run", case)  # the authenticated identity
     # the search is filed in the case (created by it)
     c = client.get(f"/api/cases/{case}", headers=H).json()
     assert [s["plate"] for s in c["searches"]] == [p] and c["searches"][0]["reason"] == "hit and run"
+    assert c["searches"][0]["by"] == "test-analyst"
     # headers work as well as parameters
-    r = client.get("/api/alpr/search", params={"plate": p},
-                   headers={"X-RTCC-Reason": "patrol check", "X-RTCC-Case-Number": case})
+    r = analyst.get("/api/alpr/search", params={"plate": p},
+                    headers={"X-RTCC-Reason": "patrol check", "X-RTCC-Case-Number": case})
     assert r.status_code == 200
     assert audit_rows(conn, "alpr.search", before)[-1]["case_number"] == case
-    r = client.get("/api/alpr/search", params={"plate": p, "case_number": "bad case!"}, headers=H)
-    assert r.status_code == 422
+    r = analyst.get("/api/alpr/search", params={"plate": p, "reason": "x", "case_number": "bad case!"})
+    assert r.status_code == 403 and "case number" in r.json()["detail"]
 
 
 # --- trajectory --------------------------------------------------------------------------------

@@ -139,7 +139,8 @@ def search_sql(where: sql.Composable) -> sql.Composed:
 
 @router.get("/search", summary="Plate reads by plate or pattern (* and ? wildcards), newest first",
             response_class=Response, responses={200: {"content": {"application/json": {}}},
-                                                422: {"description": "empty or all-wildcard pattern, no reason"}})
+                                                403: {"description": "no stated reason and case number"},
+                                                422: {"description": "empty or all-wildcard pattern"}})
 def search(request: Request,
            plate: str = Query("", max_length=20, description="Plate or pattern: 7AB1234, 7AB*, *AB12?"),
            state: str | None = Query(None, max_length=3, pattern="^[A-Za-z]{2,3}$"),

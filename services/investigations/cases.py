@@ -100,12 +100,15 @@ def summary(data: dict) -> dict:
 
 
 def load(conn: psycopg.Connection, request: HTTPConnection, n: str, action: str, detail: dict | None = None) -> dict:
-    """gather() for a route: 404 for an unknown case; a case holding plate reads is audited."""
+    """gather() for a route: 404 for an unknown case; a case holding plate reads shows them only
+    under security's purpose rule (reason and case number, else 403), and is audited."""
     n = check_case_number(n)
     if not exists(conn, request, n):
         raise NotFound(f"no case {n}")
     data = gather(conn, n)
     alpr = sum(e["kind"] == "alpr_read" for e in data["events"])
+    if alpr:
+        auth.require_purpose(request)
     if alpr or action != "cases.read":
         audit.record(conn, request, action, f"api/cases/{n}",
                      {"case_number": n, "alpr_reads": alpr, "events": len(data["events"]), **(detail or {})})

@@ -1,36 +1,26 @@
-"""What every investigation route shares: the stated purpose of an ALPR read (reason + case
-number), time windows, bounding boxes and places, and the audit record.
+"""What every investigation route shares: the stated purpose of plate reads, time windows,
+bounding boxes and places, and the audit record.
 
-Plate reads are personal data (DESIGN.md): every investigation that can show one states a reason
-and, when there is one, a case number, and is audited with both. Until the security issue's shared
-purpose check lands, both come as query parameters or the X-RTCC-Reason / X-RTCC-Case-Number
-headers; `purpose()` is the one place to swap for it.
+Plate reads are personal data (DESIGN.md): the purpose rule is security's, one for every route
+(`auth.require_purpose`: a role holding alpr:read, a reason and a case number, else 403 with a
+sentence). Investigations only add that a search made under a case number is filed in the case.
 """
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import orjson
 import psycopg
-from fastapi import Query, Request
+from fastapi import Request
+from starlette.requests import HTTPConnection
 
-from services import audit
+from services import audit, auth
+from services.auth import Purpose
 from services.errors import Unprocessable
 from services.settings import get_settings
 
-CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")  # the cases table's CHECK
-
-
-@dataclass(frozen=True)
-class Purpose:
-    reason: str | None
-    case_number: str | None
-
-    def detail(self) -> dict:
-        return {"reason": self.reason, "case_number": self.case_number}
+CASE_NUMBER = auth.CASE_NUMBER  # the cases table's CHECK, and security's
 
 
 def check_case_number(n: str) -> str:
@@ -41,36 +31,28 @@ def check_case_number(n: str) -> str:
     return n
 
 
-def stated_purpose(request: Request,
-                   reason: str | None = Query(None, max_length=500, description="Why these plate reads are "
-                                              "looked at (audited); or header X-RTCC-Reason"),
-                   case_number: str | None = Query(None, max_length=64, description="Case number (audited; "
-                                                   "links the search to the case); or X-RTCC-Case-Number")
-                   ) -> Purpose:
-    """Reason and case number as given (either may be absent): a dependency."""
-    r = (reason or request.headers.get("x-rtcc-reason") or request.headers.get("x-rtcc-purpose")
-         or request.query_params.get("purpose") or "").strip() or None
-    c = (case_number or request.headers.get("x-rtcc-case-number") or "").strip() or None
-    return Purpose(r, check_case_number(c) if c else None)
+def purpose(request: Request) -> Purpose:
+    """Routes that always show plate reads: security's rule (403 without reason and case number)."""
+    return auth.require_purpose(request)
 
 
-def purpose(request: Request, reason: str | None = Query(None, max_length=500),
-            case_number: str | None = Query(None, max_length=64)) -> Purpose:
-    """A dependency for routes that always show plate reads: no reason, no answer (422)."""
-    p = stated_purpose(request, reason, case_number)
-    if not p.reason:
-        raise Unprocessable("state the reason for this ALPR search (reason= or the X-RTCC-Reason header): "
-                            "plate reads are personal data and every search is audited")
-    return p
+OMITTED = ("plate reads are left out: they need the alpr:read permission and a stated reason and case number "
+           "(reason= and case_number=, or the X-RTCC-Reason and X-RTCC-Case-Number headers)")
+
+
+def optional_purpose(request: HTTPConnection) -> Purpose | None:
+    """Routes that answer with or without plate reads (correlation, replay): the purpose when this
+    caller may see them under security's rule, else None and the reads are left out."""
+    return request.scope["state"]["purpose"] if auth.may_read_plates(request) else None
 
 
 def record(conn: psycopg.Connection, request: Request, action: str, resource: str, p: Purpose,
            detail: dict) -> None:
-    """One audit row with the purpose; a search under a case number is also filed in the case."""
+    """One audit row (security's: the authenticated principal, the purpose in its own columns and in
+    the detail); the search is also filed in its case."""
     audit.record(conn, request, action, resource, {**p.detail(), **detail})
-    if p.case_number:
-        from services.investigations import cases  # cases imports us
-        cases.file_search(conn, request, p.case_number, action, {**detail, "reason": p.reason})
+    from services.investigations import cases  # cases imports us
+    cases.file_search(conn, request, p.case_number, action, {**detail, "reason": p.reason})
 
 
 def utc(t: datetime | None) -> datetime | None:

@@ -4,7 +4,8 @@ time), across every feed, for the timeline beside the map.
 One statement: events of every kind in one scan of the (kind, geom, observed_at) GiST index
 (sql/051), and the patrol units that were there (their closest AVL position in the window, from the
 (geom, observed_at) index of sql/140). Plate reads are personal data: they are included only with
-a stated reason, and then audited; without one the answer says they were left out.
+a stated reason and case number (security's rule), and then audited; without them the answer says
+they were left out.
 """
 from __future__ import annotations
 
@@ -77,11 +78,11 @@ def correlate(request: Request,
               kinds: str | None = Query(None, description="Comma-separated event kinds (default all)"),
               units: bool = Query(True, description="Include patrol units' positions"),
               limit: int = Query(2000, ge=1, le=10000),
-              p: Purpose = Depends(common.stated_purpose),
+              p: Purpose | None = Depends(common.optional_purpose),
               _: auth.Principal = Depends(auth.require("events:read"))) -> Response:
     common.finite("lon", lon), common.finite("lat", lat)
     ks = parse_kinds(kinds)
-    with_alpr = bool(p.reason) and (ks is None or "alpr_read" in ks)
+    with_alpr = p is not None and (ks is None or "alpr_read" in ks)
     with db.pool().connection() as conn:
         x, y, t, ev = anchor(conn, event_id, lon, lat, at)
         body = conn.execute(correlate_sql(x, y, t, radius_m, minutes, ks, with_alpr, units, event_id,
@@ -92,7 +93,7 @@ def correlate(request: Request,
                           {"event_id": event_id, "lon": x, "lat": y, "at": t, "radius_m": radius_m,
                            "minutes": minutes, "alpr_reads": alpr})
     omitted = None if with_alpr or (ks is not None and "alpr_read" not in ks) else \
-        "plate reads are left out: state a reason (reason= or X-RTCC-Reason) to include them"
+        common.OMITTED
     head = common.json_head({"lon": x, "lat": y, "at": t, "event": ev, "radius_m": radius_m,
                              "minutes": minutes, "alpr_omitted": omitted})
     return Response(head + b"," + body.encode()[1:], media_type="application/json")

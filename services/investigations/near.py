@@ -69,7 +69,8 @@ def near_sql(lon: float, lat: float, at: datetime, radius_m: float, minutes: flo
 
 @router.get("/near", summary="Plates read within R metres and ±T minutes of a point or incident, ranked",
             response_class=Response, responses={404: {"description": "unknown event"},
-                                                422: {"description": "no point, no reason"}})
+                                                403: {"description": "no stated reason and case number"},
+                                                422: {"description": "no point"}})
 def near(request: Request,
          event_id: int | None = Query(None, ge=1, le=2**63 - 1, description="An incident: its place and time"),
          lon: float | None = Query(None, ge=-180, le=180), lat: float | None = Query(None, ge=-90, le=90),
@@ -124,7 +125,8 @@ def cotravel_sql(lo: datetime | None, hi: datetime | None, site_m: float) -> sql
 
 
 @router.get("/cotravel", summary="Plates seen at N or more of the same cameras as a target within Δt",
-            response_class=Response, responses={422: {"description": "no exact plate, no reason"}})
+            response_class=Response, responses={403: {"description": "no stated reason and case number"},
+                                                  422: {"description": "no exact plate"}})
 def cotravel(request: Request,
              plate: str = Query("", max_length=20, description="The target plate (exact)"),
              from_: datetime | None = Query(None, alias="from"), to: datetime | None = Query(None),

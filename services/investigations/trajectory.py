@@ -58,7 +58,8 @@ def legs_and_stops(reads: list[dict], gap_s: float, max_kmh: float) -> tuple[lis
 
 
 @router.get("/trajectory", summary="One plate's reads in time order: path, stops, gaps, implied speeds",
-            response_class=Response, responses={422: {"description": "no exact plate, no reason"}})
+            response_class=Response, responses={403: {"description": "no stated reason and case number"},
+                                                  422: {"description": "no exact plate"}})
 def trajectory(request: Request,
                plate: str = Query("", max_length=20, description="The exact plate"),
                state: str | None = Query(None, max_length=3, pattern="^[A-Za-z]{2,3}$"),
