@@ -14,6 +14,8 @@ import shapely
 from services.investigations.export.rows import by_kind, flat_value
 
 MEDIA_TYPE = "application/geopackage+sqlite3"
+# The file is a scratch copy read back at once: no fsync on each of its layers' commits.
+pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
 
 
 def _points(rows: list[dict]) -> gpd.GeoDataFrame:
