@@ -1,7 +1,8 @@
 """Investigations in the analyst's map, in headless Chromium: a plate typed in the search box
-(reason asked first, results and trajectory checked against the database and the audit log), the
-correlation timeline one click from an incident's panel, the tip form, the case view's export
-links, and the replay slider's minute steps. Screenshots in test-output/."""
+(reason and case number asked first, results and trajectory checked against the database and the
+audit log), the correlation timeline one click from an incident's panel, the tip form (linked to a
+case and a task), the case view's export links, and the replay slider (minute steps, fed by
+/api/replay). Screenshots in test-output/."""
 from __future__ import annotations
 
 import uuid
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import SignedInBrowser, browser_login
 from tests.test_web import OUT, WAIT_MS, Page, ingest  # the signed-in `browser` fixture is in conftest
 
 LON, LAT = -76.6090, 39.2990
@@ -23,11 +25,20 @@ def page(browser, server_url):  # noqa: F811
     p.close()
 
 
+@pytest.fixture
+def page_without_purpose(raw_browser, server_url):
+    """Signed in as test-analyst, no ALPR purpose stated for the session yet."""
+    p = Page(SignedInBrowser(raw_browser, browser_login(server_url, "analyst", purpose=False)), server_url, 1600, 1000)
+    yield p
+    p.close()
+
+
 def iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def test_plate_search_from_the_search_box_and_its_trajectory(page, server_url, conn):
+def test_plate_search_from_the_search_box_and_its_trajectory(page_without_purpose, server_url, conn):
+    page = page_without_purpose
     plate = ("W" + uuid.uuid4().hex.upper())[:7]
     t0 = datetime.now(timezone.utc) - timedelta(hours=3)
     cams = [("WEB-CAM-A", LON, LAT), ("WEB-CAM-B", LON + 0.01, LAT + 0.004), ("WEB-CAM-C", LON + 0.02, LAT + 0.01)]
@@ -39,10 +50,13 @@ def test_plate_search_from_the_search_box_and_its_trajectory(page, server_url, c
     p = page.page
     p.fill("#search-input", plate.lower())
     p.press("#search-input", "Enter")
-    p.wait_for_selector("#inv-need-reason", timeout=WAIT_MS)  # no reason stated yet: nothing is fetched
+    p.wait_for_selector("#inv-need-reason", timeout=WAIT_MS)  # no purpose stated yet: nothing is fetched
     case = f"WEB-{uuid.uuid4().hex[:6]}"
     p.fill("#inv-reason", "stolen vehicle follow-up")
     p.press("#inv-reason", "Tab")
+    p.fill("#search-input", plate)
+    p.press("#search-input", "Enter")
+    p.wait_for_selector("#inv-need-reason", timeout=WAIT_MS)  # a reason alone is not enough (security's rule)
     p.fill("#inv-case", case)
     p.press("#inv-case", "Tab")
     p.fill("#search-input", plate)
@@ -52,9 +66,9 @@ def test_plate_search_from_the_search_box_and_its_trajectory(page, server_url, c
     in_db = [r[0] for r in conn.execute("SELECT id FROM events WHERE kind = 'alpr_read' AND plate = %s "
                                         "ORDER BY observed_at DESC, id DESC", (plate,))]
     assert shown == in_db and len(shown) == 4
-    reason, who_case = conn.execute("SELECT detail->>'reason', detail->>'case_number' FROM audit_log "
-                                    "WHERE action = 'alpr.search' AND detail->>'plate' = %s", (plate,)).fetchone()
-    assert (reason, who_case) == ("stolen vehicle follow-up", case)
+    rows = conn.execute("SELECT who, reason, case_number FROM audit_log "
+                        "WHERE action = 'alpr.search' AND detail->>'plate' = %s", (plate,)).fetchall()
+    assert rows == [("test-analyst", "stolen vehicle follow-up", case)]
     p.click("#inv-reads li:first-child button:text('Path')")
     p.wait_for_selector("#inv-stops li", timeout=WAIT_MS)
     stops = p.eval_on_selector_all("#inv-stops li", "els => els.map(e => e.dataset.camera)")
@@ -98,6 +112,9 @@ def test_tip_form_and_case_exports(page, server_url, conn):
     page.open_map()
     p = page.page
     case = f"WT-{uuid.uuid4().hex[:6]}"
+    task = httpx.post(server_url + "/api/tasks", json={"analyst": "A. Tester", "title": "follow the tips"}, timeout=30)
+    assert task.status_code == 201, task.text
+    task_id = task.json()["id"]
     p.evaluate("t => window.rtcc.select(t)", {"lon": LON, "lat": LAT, "title": "Point on map"})
     p.click("#detail button[data-action=tip-here]")
     p.wait_for_selector("#inv-tip-form", timeout=WAIT_MS)
@@ -105,13 +122,23 @@ def test_tip_form_and_case_exports(page, server_url, conn):
     p.fill("#inv-tip-form textarea[name=text]", "post shows the car at the gas station")
     p.fill("#inv-tip-form input[name=links]", "https://social.example/post/9")
     p.fill("#inv-tip-form input[name=case_number]", case)
+    p.fill("#inv-tip-form input[name=task_id]", str(task_id))
     p.click("#inv-tip-submit")
     p.wait_for_selector("#inv-tip-saved", timeout=WAIT_MS)
     fid = p.evaluate("document.body.dataset.lastTip")
-    row = conn.execute("SELECT ST_X(geom), ST_Y(geom), attrs->>'source', attrs->>'case_number' FROM events "
+    row = conn.execute("SELECT ST_X(geom), ST_Y(geom), attrs->>'source', attrs->>'case_number', id FROM events "
                        "WHERE feed = 'tip' AND feed_id = %s", (fid,)).fetchone()
     assert row[0] == pytest.approx(LON, abs=1e-6) and row[1] == pytest.approx(LAT, abs=1e-6)
-    assert row[2:] == ("social", case)
+    assert row[2:4] == ("social", case)
+    tip_id = row[4]
+    # linked to the task as its incidents are, and a new task can start from it
+    p.wait_for_selector("#inv-tip-task", timeout=WAIT_MS)
+    assert p.text_content("#inv-tip-task") == f"Linked to task {task_id}."
+    assert conn.execute("SELECT incident_ids FROM tasks WHERE id = %s", (task_id,)).fetchone()[0] == [tip_id]
+    p.click("#inv-tip-new-task")
+    p.wait_for_selector("#task-dialog[open]", timeout=WAIT_MS)
+    assert p.input_value("#task-dialog [name=incident_ids]") == str(tip_id)
+    p.press("#task-dialog [name=title]", "Escape")
     p.click(f"button:text('Open case {case}')")
     p.wait_for_selector("#inv-exports a[data-format=pdf]", timeout=WAIT_MS)
     assert p.eval_on_selector_all("#inv-case-events li", "els => els.length") == 1
@@ -122,9 +149,16 @@ def test_tip_form_and_case_exports(page, server_url, conn):
     assert page.errors == []
 
 
-def test_replay_slider_steps_a_minute_over_the_chosen_window(page):
+def test_replay_slider_steps_a_minute_over_the_chosen_window(page, server_url, conn):
+    # an incident 30 minutes ago: the 1 h replay fetches it once from /api/replay and shows it while
+    # the slider's minute is within 10 minutes after it
+    fid = f"wr-{uuid.uuid4().hex}"
+    ingest(server_url, "cad", [{"id": fid, "observed_at": iso(datetime.now(timezone.utc) - timedelta(minutes=30)),
+                                "lon": LON + 0.01, "lat": LAT, "type": "BURGLARY", "priority": 3}])
     page.open_map()
     p = page.page
+    asked = []
+    p.on("request", lambda r: "/api/replay" in r.url and asked.append(r.url))
     p.click("button[data-win='24h']")
     assert p.get_attribute("#replay", "max") == "1440"
     p.fill("#replay", "600")
@@ -137,4 +171,18 @@ def test_replay_slider_steps_a_minute_over_the_chosen_window(page):
     assert timedelta(hours=23, minutes=59) <= datetime.now(timezone.utc) - lo <= timedelta(hours=24, minutes=2)
     p.click("button[data-win='1h']")
     assert p.get_attribute("#replay", "max") == "60"
+    eid = conn.execute("SELECT id FROM event_keys WHERE feed = 'cad' AND feed_id = %s", (fid,)).fetchone()[0]
+    p.fill("#replay", "35")  # the window's 35th minute: 25 minutes ago
+    p.wait_for_function("id => (window.rtcc.replay.shown || []).includes(id)", arg=eid, timeout=WAIT_MS)
+    assert "events so far" in p.text_content("#replay-count")
+    p.fill("#replay", "20")  # 40 minutes ago: before it happened
+    p.wait_for_function("id => !(window.rtcc.replay.shown || []).includes(id)", arg=eid, timeout=WAIT_MS)
+    p.fill("#replay", "45")  # 15 minutes ago: past the 10-minute trail
+    p.wait_for_function("id => !(window.rtcc.replay.shown || []).includes(id)", arg=eid, timeout=WAIT_MS)
+    windows = [tuple(datetime.fromisoformat(parse_qs(urlsplit(u).query)[k][0].replace("Z", "+00:00"))
+                     for k in ("from", "to")) for u in asked]
+    hour = [w for w in windows if w[1] - w[0] == timedelta(hours=1)]
+    assert len(hour) == 1  # the hour was fetched once (one page); the slider's steps asked nothing
+    p.click("#live-btn")
+    p.wait_for_function("document.body.dataset.live === 'true' && window.rtcc.replay.shown.length === 0", timeout=WAIT_MS)
     assert page.errors == []

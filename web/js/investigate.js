@@ -18,8 +18,8 @@ const platePart = q => q.trim().toUpperCase().replace(/^PLATE:/, '').replace(/[\
 const fmtOffset = s => { const m = Math.round(s / 60); return s === 0 ? 'T' : `${m < 0 ? '−' : '+'}${Math.abs(m) ? Math.abs(m) + ' min' : Math.abs(s) + ' s'}`; };
 
 export class Investigations {
-  constructor({ map, catalog, kindInfo, select }) {
-    Object.assign(this, { map, catalog, kindInfo, select });
+  constructor({ map, catalog, kindInfo, select, taskForm }) {
+    Object.assign(this, { map, catalog, kindInfo, select, taskForm });
     document.head.append(h('link', { rel: 'stylesheet', href: '/static/css/investigate.css' }));
     this.root = h('section#inv.inv', { hidden: true, 'aria-live': 'polite', 'aria-label': 'Investigation' });
     $('#side').prepend(this.root);
@@ -53,10 +53,12 @@ export class Investigations {
 
   get reason() { return sessionStorage.getItem('rtcc.reason') || ''; }
   get caseNumber() { return sessionStorage.getItem('rtcc.case') || ''; }
+  /** Security's one rule: plate data needs a reason and a case number. Given both here, every
+   *  query of this panel carries them; else the purpose the session stated (ALPR button) applies. */
+  get sessionPurpose() { return window.rtccUser?.purpose || null; }
+  get hasPurpose() { return !!(this.reason && this.caseNumber) || !!this.sessionPurpose; }
   purposeParams() {
-    const p = { reason: this.reason };
-    if (this.caseNumber) p.case_number = this.caseNumber;
-    return p;
+    return this.reason && this.caseNumber ? { reason: this.reason, case_number: this.caseNumber } : {};
   }
 
   open(title, ...body) {
@@ -80,8 +82,11 @@ export class Investigations {
 
   /** Reason and case number, asked once per browser session; every plate query carries them. */
   purposeBar() {
-    const reason = h('input#inv-reason', { value: this.reason, placeholder: 'Reason (required for plate data)', maxlength: 500 });
-    const cs = h('input#inv-case', { value: this.caseNumber, placeholder: 'Case number', maxlength: 64 });
+    const sp = this.sessionPurpose;
+    const reason = h('input#inv-reason', { value: this.reason, maxlength: 500,
+      placeholder: sp ? `Reason (this session: ${sp.reason})` : 'Reason (required for plate data)' });
+    const cs = h('input#inv-case', { value: this.caseNumber, maxlength: 64,
+      placeholder: sp ? `Case (this session: ${sp.case_number})` : 'Case number (required for plate data)' });
     const save = () => { sessionStorage.setItem('rtcc.reason', reason.value.trim()); sessionStorage.setItem('rtcc.case', cs.value.trim()); };
     reason.addEventListener('change', save); cs.addEventListener('change', save);
     return h('div.inv-purpose', { title: 'Plate reads are personal data: every query is audited with this reason and case number' },
@@ -89,9 +94,9 @@ export class Investigations {
   }
 
   needReason() {
-    if (this.reason) return false;
-    this.body(h('p.error#inv-need-reason', 'State a reason above (and a case number if there is one): plate reads are personal data and every query is audited.'));
-    $('#inv-reason', this.root)?.focus();
+    if (this.hasPurpose) return false;
+    this.body(h('p.error#inv-need-reason', 'State the reason and the case number above: plate reads are personal data and every query is audited with both.'));
+    $(this.reason ? '#inv-case' : '#inv-reason', this.root)?.focus();
     return true;
   }
 
@@ -205,7 +210,7 @@ export class Investigations {
     const seq = ++this.seq;
     this.open(`Around ${t.event_type || t.title || 'this point'}`, h('p.loading', 'Correlating every feed…'));
     const q = t.id != null ? { event_id: t.id } : { lon: t.lon, lat: t.lat, ...(t.observed_at ? { at: t.observed_at } : {}) };
-    const r = await getJSON(`/api/correlate?${new URLSearchParams({ ...q, radius_m: 500, minutes: 30, ...(this.reason ? this.purposeParams() : {}) })}`);
+    const r = await getJSON(`/api/correlate?${new URLSearchParams({ ...q, radius_m: 500, minutes: 30, ...this.purposeParams() })}`);
     if (seq !== this.seq) return;
     if (!r.ok) { this.body(h('p.error', r.error)); return; }
     const d = r.data;
@@ -261,7 +266,8 @@ export class Investigations {
       h('div.inv-row', field('Credibility', h('select', { name: 'credibility' }, ['unverified', 'low', 'medium', 'high'].map(s => h('option', { value: s }, s)))),
         h('label.chk', h('input', { type: 'checkbox', name: 'anonymous' }), ' anonymous')),
       field('Reporter (not stored if anonymous)', h('input', { name: 'reporter', maxlength: 200 })),
-      field('Case number', h('input', { name: 'case_number', value: this.caseNumber, maxlength: 64 })),
+      h('div.inv-row', field('Case number', h('input', { name: 'case_number', value: this.caseNumber, maxlength: 64 })),
+        field('Task number', h('input', { name: 'task_id', inputmode: 'numeric', pattern: '[0-9]*', maxlength: 12, placeholder: 'optional' }))),
       h('p.muted', t && t.lon != null ? `At ${t.lat.toFixed(5)}, ${t.lon.toFixed(5)} (unless an address is given)` : 'No place unless an address is given'),
       h('p.error#inv-tip-error', { role: 'alert' }),
       h('button.primary#inv-tip-submit', 'Save tip'));
@@ -278,10 +284,34 @@ export class Investigations {
       const warn = r.data.warnings && r.data.warnings[0] ? ` (${r.data.warnings[0].reason})` : '';
       toast(`Tip saved${warn}`, warn ? 'warn' : 'ok');
       document.body.dataset.lastTip = row.id;
-      this.open('Tip saved', h('p#inv-tip-saved', `Saved${warn}.`), row.case_number ? h('button', { type: 'button', onclick: () => this.openCase(row.case_number) }, `Open case ${row.case_number}`) : null);
+      const tip = await this.tipEvent(row.id);
+      const linked = tip && v.task_id ? await this.linkToTask(tip, v.task_id) : null;
+      this.open('Tip saved', h('p#inv-tip-saved', `Saved${warn}.`),
+        linked ? h(`p#inv-tip-task${linked.ok ? '' : '.error'}`, linked.ok ? `Linked to task ${v.task_id}.` : `Not linked to task ${v.task_id}: ${linked.error}`) : null,
+        h('div.inv-row', row.case_number ? h('button', { type: 'button', onclick: () => this.openCase(row.case_number) }, `Open case ${row.case_number}`) : null,
+          tip && this.taskForm ? h('button#inv-tip-new-task', { type: 'button', onclick: () => this.taskForm.open(tip) }, 'New task from this tip') : null));
     });
     this.open('New tip', f);
     $('textarea', f).focus();
+  }
+
+  /** The stored tip (its event id, place and text) by the id the form gave it. */
+  async tipEvent(feedId) {
+    const r = await getJSON(`/ogc/collections/tips/items?${new URLSearchParams({ feed_id: feedId, f: 'json', limit: 1 })}`);
+    const f = r.ok && r.data.features && r.data.features[0];
+    if (!f) return null;
+    const [lon, lat] = f.geometry ? f.geometry.coordinates : [null, null];
+    return { id: Number(f.id ?? f.properties.id), kind: 'tip', event_type: 'Tip', title: 'Tip', address: f.properties.address || null,
+      observed_at: f.properties.observed_at, lon, lat };
+  }
+
+  /** A tip belongs to a task as the task's other incidents do: its id joins the task's incident_ids. */
+  async linkToTask(tip, taskId) {
+    const t = await getJSON(`/api/tasks/${encodeURIComponent(taskId)}`);
+    if (!t.ok) return t;
+    if (t.data.incident_ids.includes(tip.id)) return t;
+    return getJSON(`/api/tasks/${encodeURIComponent(taskId)}`, { method: 'PATCH',
+      body: JSON.stringify({ incident_ids: [...t.data.incident_ids, tip.id] }) });
   }
 
   async addToCase(t) {

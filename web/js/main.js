@@ -13,6 +13,7 @@ import { TaskForm } from './taskform.js';
 import { AlertInbox, boloForm } from './alerts.js';
 import { GeofenceDrawer } from './geofence.js';
 import { Investigations, looksLikePlate } from './investigate.js';
+import { Replay } from './replay.js';
 import { Attention } from './attention.js';
 import * as urlstate from './urlstate.js';
 import { openCamera, openUnit } from './cards.js';
@@ -126,12 +127,14 @@ async function start() {
   const inbox = new AlertInbox({ map, root: $('#inbox'), listEl: $('#alert-list'), countEl: $('#alert-count'),
     soundEl: $('#alert-sound'), onOpen: openAlert });
   boloForm($('#bolo-dialog'), $('#bolo-open'));
-  const inv = new Investigations({ map, catalog, kindInfo, select });
+  const inv = new Investigations({ map, catalog, kindInfo, select, taskForm });
   panel.actions = inv.actions();
   window.rtcc = { map, layers, panel, taskForm, catalog, select, inbox, inv, attention, urlstate, display };
   map.on('load', async () => {
     addOverlays(map);
     inv.addLayers();
+    const replay = new Replay({ map, kindInfo });
+    replay.addLayers();
     live = new LiveFeed({ map, catalog, layers, listEl: $('#feed-list'), countEl: $('#feed-count'),
       statusEl: $('#conn-status'), prioEl: $('#feed-prio'), attention, onSelect: (ev, o) => select(ev, o),
       onProximity: m => panel.pushed(m), onAlert: a => {
@@ -149,9 +152,11 @@ async function start() {
     live.loadHistory();
     const tw = new TimeWindow($('#timewin'), catalog.events_time_range, w => {
       layers.setDatetime(w.datetime); live.applyFilter(w.live);
+      replay.update(w, tw.range()).then(() => tw.setNote(replay.describe()));
     });
     layers.datetime = tw.current().datetime;
     window.rtcc.timeWindow = tw;
+    window.rtcc.replay = replay;
     buildLayerPanel($('#layer-list'), catalog, layers, map);
     $('#layer-list').addEventListener('change', () => live.applyFilter(tw.live));
     await layers.addAll('prox-cones');

@@ -22,11 +22,12 @@ export class TimeWindow {
     this.slider = h('input#replay', { type: 'range', min: 0, max: 1, value: 1, step: 1,
       'aria-label': 'Replay: minute of the time window', oninput: () => this.fromSlider() });
     this.label = h('output#replay-label', 'LIVE');
+    this.note = h('output#replay-count.muted'); // what the replay feed counts (replay.js)
     this.liveBtn = h('button#live-btn.live', { type: 'button', title: 'Back to live', onclick: () => this.goLive() }, '● LIVE');
     this.playBtn = h('button#play-btn', { type: 'button', title: 'Replay forward', 'aria-label': 'Play replay',
       onclick: () => this.togglePlay() }, '▶');
     root.replaceChildren(h('div.wins', { role: 'group', 'aria-label': 'Time window' }, this.buttons),
-      h('div.replay', this.playBtn, this.slider, this.label, this.liveBtn));
+      h('div.replay', this.playBtn, this.slider, this.label, this.note, this.liveBtn));
     setInterval(() => { if (this.end === null) this.emit(); }, 60e3); // live windows slide every minute
     this.sync();
   }
@@ -105,6 +106,8 @@ export class TimeWindow {
   }
 
   emit() { this.onChange(this.current()); }
+
+  setNote(text) { this.note.textContent = this.live ? '' : text; }
 
   /** The window in words, for printed maps: 'last 24 h' or 'window to 03 Dec 2026, 10:00:00'. */
   describe() {
