@@ -194,7 +194,7 @@ def add_items(case_number: str, body: ItemsIn, request: Request,
     with db.pool().connection() as conn, conn.transaction():
         if not exists(conn, request, n):
             raise NotFound(f"no case {n}")
-        known = [("events", body.events), ("tasks", body.tasks)]
+        known = [("event_keys", body.events), ("tasks", body.tasks)]  # every event has its key: one table, not 91 partitions
         if _table(conn, "alerts"):  # the alerts service (issue 14) is installed: check those too
             known.append(("alerts", body.alerts))
         for table, ids in known:
@@ -202,7 +202,7 @@ def add_items(case_number: str, body: ItemsIn, request: Request,
                 found = {r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", (ids,))}
                 missing = [str(i) for i in ids if i not in found]
                 if missing:
-                    raise Unprocessable(f"unknown {table[:-1]} id(s) {', '.join(missing[:20])}")
+                    raise Unprocessable(f"unknown {table.split('_')[0].rstrip('s')} id(s) {', '.join(missing[:20])}")
         added = 0
         for typ, ids in (("event", body.events), ("task", body.tasks), ("alert", body.alerts)):
             if ids:

@@ -29,8 +29,12 @@ def anchor(conn: psycopg.Connection, event_id: int | None, lon: float | None, la
            at: datetime | None) -> tuple[float, float, datetime, dict | None]:
     """The point and moment asked about: an event's (its location and time), or lon/lat/at."""
     if event_id is not None:
-        row = conn.execute("SELECT ST_X(geom), ST_Y(geom), observed_at, kind, type, address FROM events "
-                           "WHERE id = %s", (event_id,)).fetchone()
+        # By its key (id, observed_at): by id alone every monthly partition is planned and probed.
+        # `= ANY` rather than `=` on the time: with `observed_at = t` the planner takes the GiST
+        # (kind, geom, observed_at) index and reads all of it (~0.5 s on 1M events).
+        key = conn.execute("SELECT observed_at FROM event_keys WHERE id = %s", (event_id,)).fetchone()
+        row = key and conn.execute("SELECT ST_X(geom), ST_Y(geom), observed_at, kind, type, address FROM events "
+                                   "WHERE id = %s AND observed_at = ANY(%s)", (event_id, [key[0]])).fetchone()
         if row is None:
             raise NotFound(f"no event {event_id}")
         if row[0] is None:
