@@ -76,13 +76,15 @@ def _identity(database_url: str) -> None:
 
 
 @contextmanager
-def server(database_url: str, workers: int = 1):
-    """Our app in its own uvicorn process, as deployed."""
+def server(database_url: str, workers: int = 1, auth: bool = True):
+    """Our app in its own uvicorn process, as deployed (auth=False: without its front door, the
+    baseline of `--auth-overhead`, see bench/_noauth.py)."""
     port = free_port()
     _identity(database_url)
     _SERVERS.add(f"127.0.0.1:{port}")
     env = dict(os.environ, DATABASE_URL=database_url)
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.app:create_app", "--factory",
+    factory = "services.app:create_app" if auth else "bench._noauth:create_app"
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                              "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"

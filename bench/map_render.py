@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ROOT, free_port, pct
+from _common import HEADERS, ROOT, _identity, free_port, pct
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -63,7 +63,9 @@ def ref_tree(ref: str) -> Path:
 
 
 def one_run(browser, url: str) -> tuple[float, float]:
-    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    # Signed in with an API key made for the run (a tree from before sign-in ignores the header).
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080},
+                              extra_http_headers={"Authorization": HEADERS["Authorization"]})
     page = ctx.new_page()
     try:
         page.goto(url + "/")
@@ -84,6 +86,8 @@ def main() -> None:
     import os
     from services.settings import database_url
     db = os.environ.get("DATABASE_URL") or database_url()
+    from services.settings import owner_database_url
+    _identity(owner_database_url())  # an API key for the browser contexts (needs the owner's rights)
     from playwright.sync_api import sync_playwright
     trees = {"this tree": ROOT}
     if args.compare:

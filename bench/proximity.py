@@ -15,6 +15,9 @@ Needs a separate database with synthetic data (never the dev database `rtcc`):
   DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/rtcc synth --events 1000000 --cameras 50000 --units 500
 Run:
   DATABASE_URL=postgresql://rtcc@127.0.0.1:54329/rtcc_bench .venv/bin/python bench/proximity.py [--seconds 5] [--workers 1]
+  ... bench/proximity.py --auth-overhead   only: /api/nearest by coordinates through our server with its
+                                           authentication and without it (bench/_noauth.py), in
+                                           alternating rounds; target: p99 at most +5% (issue 13)
 The sparse fleet is made for the run by leaving 50 units (spread by a seeded md5 order) available and
 marking the others 'offduty'; their statuses are restored afterwards. The server is started with
 RTCC_UNIT_MAX_AGE_S=1e9 so the synthetic unit positions (minutes old by the
@@ -181,17 +184,54 @@ def fleet_lines(url: str, base: str, pts: list[tuple[float, float]], at: str, s:
             c.execute("UPDATE units u SET status = b.status FROM bench_status b WHERE b.id = u.id")
 
 
+AUTH_MAX = 1.05  # authentication may add at most 5% to /api/nearest p99 (issue 13)
+
+
+def auth_overhead(url: str, pts: list[tuple[float, float]], at: str, clients: int, workers: int,
+                  seconds: float, rounds: int) -> None:
+    """The same requests through our server with its front door (API key resolved per request) and
+    without it (a fixed principal), in alternating rounds so machine noise hits both alike."""
+    coords = [f"/api/nearest?{urlencode({'lon': x, 'lat': y, 'units': 0, 'at': at})}" for x, y in pts]
+    with server(url, workers=workers) as on, server(url, workers=workers, auth=False) as off:
+        bases = {"with authentication (API key)": on, "without (bench/_noauth.py)": off}
+        lat: dict[str, list[float]] = {k: [] for k in bases}
+        n_err = {k: 0 for k in bases}
+        wall = {k: 0.0 for k in bases}
+        for i in range(rounds):
+            for k in (list(bases) if i % 2 == 0 else list(reversed(bases))):
+                t0 = time.perf_counter()
+                part, _, err = http_load(bases[k], coords, clients, seconds / rounds)
+                wall[k] += time.perf_counter() - t0
+                lat[k] += part
+                n_err[k] += err
+    for k in bases:
+        row(f"HTTP nearest, {k}", lat[k], len(lat[k]) / wall[k], TARGETS["http_coords"],
+            f"{clients} clients, {rounds} rounds, {n_err[k]} errors")
+    (k_on, k_off) = bases
+    r99 = pct(lat[k_on], 99) / pct(lat[k_off], 99)
+    r50 = pct(lat[k_on], 50) / pct(lat[k_off], 50)
+    print(f"authentication: p99 {r99:.3f}x, p50 {r50:.3f}x of the same server without it; "
+          f"target p99 <= {AUTH_MAX:g}x {'OK' if r99 <= AUTH_MAX else 'MISS'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each measurement")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--auth-overhead", action="store_true", help="only the with/without authentication comparison")
+    ap.add_argument("--rounds", type=int, default=8, help="alternating rounds of --auth-overhead")
     a = ap.parse_args()
     url = bench_url()
     pts, addrs, at = prepare(url, 500, 300, a.seed)
     random.Random(a.seed).shuffle(pts)
     s = a.seconds
+    if a.auth_overhead:
+        print(f"\n{'measurement':<34} {'n':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}   {'target':<28}")
+        auth_overhead(url, pts, at, a.clients, a.workers, s * a.rounds / 2, a.rounds)
+        print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        return
 
     print(f"\n{'measurement':<34} {'n':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}   {'target':<28}")
     knn = "SELECT id FROM cameras ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 5"

@@ -45,31 +45,29 @@ def user_add(name: str, role: str = typer.Option(..., "--role", help="viewer, an
         typer.echo(pw)
 
 
+def _set_disabled(name: str, disabled: bool) -> None:
+    from services import audit
+    from services.auth import accounts
+    verb = "disable" if disabled else "enable"
+    with _conn() as conn:
+        try:
+            accounts.set_disabled(conn, name, disabled)
+        except RTCCError as e:
+            _fail(e)
+        audit.system(conn, f"user.{verb}", f"users/{name}")
+    typer.echo(f"user {name} {verb}d")
+
+
 @user_app.command("disable")
 def user_disable(name: str) -> None:
     """Disable an account and end its sessions."""
-    from services import audit
-    from services.auth import accounts
-    with _conn() as conn:
-        try:
-            accounts.set_disabled(conn, name, True)
-        except RTCCError as e:
-            _fail(e)
-        audit.system(conn, "user.disable", f"users/{name}")
-    typer.echo(f"user {name} disabled")
+    _set_disabled(name, True)
 
 
 @user_app.command("enable")
 def user_enable(name: str) -> None:
-    from services import audit
-    from services.auth import accounts
-    with _conn() as conn:
-        try:
-            accounts.set_disabled(conn, name, False)
-        except RTCCError as e:
-            _fail(e)
-        audit.system(conn, "user.enable", f"users/{name}")
-    typer.echo(f"user {name} enabled")
+    """Enable a disabled account again."""
+    _set_disabled(name, False)
 
 
 @user_app.command("reset-password")
