@@ -94,14 +94,15 @@ CATALOG: tuple[Layer, ...] = (
           event_kind="tip", roles=PLATE_READERS),
     Layer("units", "Patrol units", "Current position and status of patrol units (AVL)", "units_current",
           "Point", (P("callsign"), P("type"), P("status"), P("district"), P("heading_deg", "number"),
-                    P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer")),
+                    P("speed_kmh", "number"), P("observed_at", "datetime"), P("position_age_s", "integer"),
+                    P("incident_id"), P("incident_event_id", "integer")),
           Style("#2f9e44", "symbol", "🚓", by="status", categories=(
               ("available", "#40c057", "available"), ("enroute", "#fab005", "en route"),
               ("onscene", "#fa5252", "on scene"), ("busy", "#be4bdb", "busy"), ("offduty", "#868e96", "off duty"))),
           time_column="observed_at", group="assets", cache_s=5),
     Layer("cameras", "Cameras", "Agency, partner and registered private cameras", "cameras", "Point",
           (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
-           P("range_m", "number"), P("stream_url"), P("contact"), P("status")),
+           P("range_m", "number"), P("stream_url"), P("snapshot_url"), P("contact"), P("status")),
           Style("#0c8599", "circle", "📷"), group="assets"),
     Layer("camera_cones", "Camera view cones", "What each camera can see: heading ± fov/2 out to its "
           "range (a circle for cameras with no heading)", "camera_cones", "Polygon",

@@ -268,9 +268,10 @@ def load(conn: psycopg.Connection, force: bool = False) -> str:
     for feed, rows in (("camera", camera_rows()), ("cad", incident_rows())):
         r = ingest_rows(conn, feed, rows, origin="demo")
         lines.append(f"{feed}: accepted {r.accepted}, duplicates {r.duplicates}, rejected {len(r.rejected)}")
-    # A handful of downtown cameras link a sample page this server serves, so "Open stream" works in
-    # the demo (a same-origin path: the demo does not know the host it will be served on).
-    conn.execute("""UPDATE cameras SET stream_url = '/static/demo/camera.html?id=' || id
+    # A handful of downtown cameras link a sample page and a snapshot this server serves, so "Open
+    # stream" and "Snapshot" work in the demo (same-origin paths: the demo does not know its host).
+    conn.execute("""UPDATE cameras SET stream_url = '/static/demo/camera.html?id=' || id,
+                                       snapshot_url = '/static/demo/sample-frame.svg?camera=' || id
         WHERE id IN (SELECT id FROM cameras WHERE kind = 'cctv'
                      ORDER BY geom <-> ST_SetSRID(ST_MakePoint(-76.6105, 39.2865), 4326) LIMIT 6)""")
     fresh = conn.execute("SELECT count(*) FROM units WHERE observed_at > now() - interval '10 minutes'").fetchone()[0]

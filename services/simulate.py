@@ -37,8 +37,14 @@ def tick(conn, streets: Streets, rnd: random.Random, n: int) -> dict:
                          "WHERE geom IS NOT NULL AND id LIKE 'U-%' ORDER BY id").fetchall()
     avl = []
     for uid, callsign, status, x, y, heading in units:
+        incident = None
         if rnd.random() < 0.04:
             status = rnd.choices(["available", "enroute", "onscene", "busy"], [0.6, 0.15, 0.15, 0.1])[0]
+            if status in ("enroute", "onscene"):  # dispatched: to the nearest recent CAD incident
+                hit = conn.execute("SELECT feed_id FROM events WHERE kind = 'cad_incident' AND geom IS NOT NULL "
+                                   "AND observed_at > now() - interval '2 hours' "
+                                   "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1", (x, y)).fetchone()
+                incident = hit[0] if hit else None
         heading = (heading or 0) + rnd.uniform(-50, 50)
         moving = status in ("available", "enroute")
         if moving:
@@ -48,7 +54,7 @@ def tick(conn, streets: Streets, rnd: random.Random, n: int) -> dict:
             y += math.cos(math.radians(heading)) * step * DEG_PER_M
             x, y = streets.snap(x, y)
         avl.append({"unit_id": uid, "callsign": callsign, "status": status, "observed_at": now, "lon": x,
-                    "lat": y, "heading": heading % 360, "speed": 40 if moving else 0})
+                    "lat": y, "heading": heading % 360, "speed": 40 if moving else 0, "incident": incident})
     out = {"units": ingest_rows(conn, "avl", avl, origin="simulate").accepted if avl else 0}
     events: dict[str, list] = {}
     for k in range(rnd.choice([0, 1, 1, 2, 3])):

@@ -84,8 +84,8 @@ def validate_adaptive_card(doc: dict) -> dict:
 
 def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn, monkeypatch):
     monkeypatch.setattr(fast_outbox, "alert_proximity_wait_s", 60)  # messages carry the cameras: wait for them
-    conn.execute("UPDATE cameras SET attrs = attrs || jsonb_build_object('snapshot_url', "
-                 "'https://cams.example/' || id || '.jpg')")
+    conn.execute("UPDATE cameras SET snapshot_url = "
+                 "'https://cams.example/' || id || '.jpg'")
     http, tcp, udp, smtp = HTTPReceiver().start(), CoTListener(), CoTListener(udp=True), SMTPReceiver()
     tag = uuid.uuid4().hex[:6]
     try:

@@ -113,13 +113,14 @@ def test_user_cli_add_disable_reset(server_url, database_url):
 
 
 def test_http_basic_on_ogc_and_tiles_for_qgis_and_gdal(server_url):
+    # (timeout: a password sign-in is an argon2 check, deliberately slow, slower still on a busy machine)
     for auth in (("test-gis", PASSWORD), ("anything", KEYS_GIS())):
-        r = httpx.get(f"{server_url}/ogc/collections", params={"f": "json"}, auth=auth, headers=auth_headers(None))
+        r = httpx.get(f"{server_url}/ogc/collections", params={"f": "json"}, auth=auth, headers=auth_headers(None), timeout=30)
         assert r.status_code == 200 and "alpr_reads" not in r.text, r.text  # gis may not read plates
-        assert httpx.get(f"{server_url}/tiles/streets.json", auth=auth, headers=auth_headers(None)).status_code == 200
-    assert httpx.get(f"{server_url}/ogc/collections", auth=("test-gis", "wrong"), headers=auth_headers(None)).status_code == 401
+        assert httpx.get(f"{server_url}/tiles/streets.json", auth=auth, headers=auth_headers(None), timeout=30).status_code == 200
+    assert httpx.get(f"{server_url}/ogc/collections", auth=("test-gis", "wrong"), headers=auth_headers(None), timeout=30).status_code == 401
     # Basic is for GIS clients only: the REST API wants a key or a session
-    assert httpx.get(f"{server_url}/api/layers", auth=("test-gis", PASSWORD), headers=auth_headers(None)).status_code == 401
+    assert httpx.get(f"{server_url}/api/layers", auth=("test-gis", PASSWORD), headers=auth_headers(None), timeout=30).status_code == 401
 
 
 def KEYS_GIS() -> str:
@@ -203,9 +204,13 @@ def test_camera_urls_must_be_http_https_or_rtsp(client, conn):
     assert r.status_code == 200 and r.json()["accepted"] == 0 and "http" in r.json()["rejected"][0]["reason"]
     r = client.post("/api/ingest/camera", json=[{**base, "contact": "javascript:alert(1)"}])
     assert r.json()["accepted"] == 0
-    r = client.post("/api/ingest/camera", json=[{**base, "stream_url": "rtsp://10.0.0.5/live", "contact": "+1 410 555 0100"}])
+    r = client.post("/api/ingest/camera", json=[{**base, "snapshot_url": "data:text/html,<script>alert(1)</script>"}])
+    assert r.json()["accepted"] == 0 and "snapshot_url" in r.json()["rejected"][0]["reason"]
+    r = client.post("/api/ingest/camera", json=[{**base, "stream_url": "rtsp://10.0.0.5/live", "contact": "+1 410 555 0100",
+                                                 "snapshot_url": "https://cams.example/1.jpg"}])
     assert r.json()["accepted"] == 1, r.text
-    assert conn.execute("SELECT stream_url FROM cameras WHERE id = %s", (cid,)).fetchone()[0] == "rtsp://10.0.0.5/live"
+    assert conn.execute("SELECT stream_url, snapshot_url FROM cameras WHERE id = %s", (cid,)).fetchone() == (
+        "rtsp://10.0.0.5/live", "https://cams.example/1.jpg")
 
 
 def test_server_connects_as_the_least_privileged_role(app, client):

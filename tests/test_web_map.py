@@ -122,14 +122,28 @@ def test_incident_link_reopens_it_and_hiding_the_feed_clears_it(browser, server_
 
 
 def test_units_are_coloured_by_status_with_a_legend_and_a_card(page, server_url, conn):
-    unit = f"U{uuid.uuid4().hex[:5].upper()}"
+    unit, cad = f"U{uuid.uuid4().hex[:5].upper()}", f"CAD-{uuid.uuid4().hex[:6]}"
+    ingest(server_url, "cad", [{"id": cad, "observed_at": now_iso(), "type": "BURGLARY", "priority": 2,
+                                "lon": -76.6060, "lat": 39.2955}])
+    # Dispatched: the feed names the incident with the status; a later position report without one
+    # keeps the assignment while the unit is busy.
     ingest(server_url, "avl", [{"unit_id": unit, "callsign": unit, "status": "enroute", "observed_at": now_iso(),
-                                "lon": -76.6050, "lat": 39.2950, "heading": 0, "speed": 30}])
+                                "lon": -76.6050, "lat": 39.2950, "heading": 0, "speed": 30, "incident": cad}])
+    ingest(server_url, "avl", [{"unit_id": unit, "callsign": unit, "status": "enroute", "observed_at": now_iso(),
+                                "lon": -76.6051, "lat": 39.2951, "heading": 0, "speed": 30}])
     page.open_map(f"#unit={unit}")
     p = page.page
     p.wait_for_function(f"document.querySelector('#detail').dataset.target === 'unit:{unit}' && "
                         "document.querySelector('#detail').dataset.state === 'ready'", timeout=WAIT_MS)
     assert "en route" in p.inner_text("#detail .unit-status")
+    assert p.inner_text("#unit-incident") == f"CAD {cad} ↗"
+    event_id = conn.execute("SELECT id FROM event_keys WHERE feed = 'cad' AND feed_id = %s", (cad,)).fetchone()[0]
+    p.click("#unit-incident")  # the card's assigned incident opens as any incident does
+    p.wait_for_function(f"document.querySelector('#detail').dataset.target === '{event_id}'", timeout=WAIT_MS)
+    # Available again: the assignment ends.
+    ingest(server_url, "avl", [{"unit_id": unit, "callsign": unit, "status": "available", "observed_at": now_iso(),
+                                "lon": -76.6051, "lat": 39.2951}])
+    assert conn.execute("SELECT incident_id FROM units WHERE id = %s", (unit,)).fetchone()[0] is None
     legend = p.eval_on_selector_all("li.layer[data-layer='units'] .legend-cats li", "els => els.map(e => e.dataset.value)")
     assert legend == ["available", "enroute", "onscene", "busy", "offduty"]
     prio = p.eval_on_selector_all("li.layer[data-layer='cad_incidents'] .legend-cats li", "els => els.map(e => e.textContent)")
@@ -183,6 +197,7 @@ def test_demo_cameras_open_a_stream_the_server_serves(page, conn, client):
                         "document.querySelector('#detail').dataset.state === 'ready'", timeout=WAIT_MS)
     href = p.get_attribute("#cam-stream", "href")
     assert href == f"{page.base}/static/demo/camera.html?id={cam[0]}"
+    assert p.get_attribute("#cam-snapshot", "href") == f"{page.base}/static/demo/sample-frame.svg?camera={cam[0]}"
     assert client.get(f"/static/demo/camera.html?id={cam[0]}").status_code == 200
     assert client.get("/static/demo/sample-frame.svg").status_code == 200
     assert page.errors == []

@@ -89,12 +89,13 @@ def trigger_text(a: dict) -> str:
 
 
 def build(conn: psycopg.Connection | None, a: dict) -> Message:
-    """The message of an alert document (records.ALERT_JSON); snapshot links come from the camera registry."""
+    """The message of an alert document (records.ALERT_JSON); snapshot links come from the camera registry
+    (the proximity answer carries them; an answer stored before it did is completed from the registry)."""
     prox = a.get("proximity") or {}
     cams = prox.get("cameras") or []
-    snaps: dict[str, str] = {}
-    if conn is not None and cams:
-        snaps = dict(conn.execute("SELECT id, attrs->>'snapshot_url' FROM cameras WHERE id = ANY(%s)",
+    snaps: dict[str, str] = {c["id"]: c["snapshot_url"] for c in cams if c.get("snapshot_url")}
+    if conn is not None and cams and not snaps:
+        snaps = dict(conn.execute("SELECT id, snapshot_url FROM cameras WHERE id = ANY(%s) AND snapshot_url IS NOT NULL",
                                   ([c["id"] for c in cams],)).fetchall())
     base = base_url()
     lat, lon = a.get("lat"), a.get("lon")

@@ -358,7 +358,7 @@ def norm_avl(row: dict, feed: Feed, i: int) -> UnitPosition:
                         observed_at=parse_time(row.get("observed_at")), lon=lon, lat=lat,
                         heading_deg=(heading % 360 if heading is not None else None),
                         speed_kmh=_num(row, "speed", lo=0, hi=400),
-                        type=str(row.get("type") or "patrol"), row=i)
+                        type=str(row.get("type") or "patrol"), incident=str(row.get("incident") or "").strip() or None, row=i)
 
 
 _SAFE_URL = re.compile(r"^(https?|rtsp)://[^\s<>\"']+$", re.I)
@@ -395,7 +395,8 @@ def norm_camera(row: dict, feed: Feed, i: int) -> Camera:
     return Camera(id=cid, name=str(row.get("name") or cid), lon=lon, lat=lat, owner=owner,
                   kind=str(row.get("kind") or "cctv"), project=row.get("project"),
                   heading_deg=(heading % 360 if heading is not None else None), fov_deg=fov, range_m=rng,
-                  stream_url=_link(row, "stream_url"), contact=_link(row, "contact", contact=True),
+                  stream_url=_link(row, "stream_url"), snapshot_url=_link(row, "snapshot_url"),
+                  contact=_link(row, "contact", contact=True),
                   status=str(row.get("status") or "online"), row=i)
 
 
@@ -415,10 +416,11 @@ FEEDS: dict[str, Feed] = {f.name: f for f in (
           "anonymous", "case_number", "reporter"), norm_tip,
          limits={"text": 20_000, "links": 42_000, "media": 42_000}),  # 20 links of up to 2,000 characters
     Feed("avl", "unit", ("unit_id", "observed_at", "lon", "lat"),
-         ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type"), norm_avl),
+         ("unit_id", "callsign", "status", "observed_at", "lon", "lat", "heading", "speed", "type", "incident"),
+         norm_avl),
     Feed("camera", "camera", ("id", "lon", "lat"),
          ("id", "name", "lon", "lat", "heading_deg", "fov_deg", "range_m", "owner", "stream_url",
-          "kind", "project", "contact", "status"), norm_camera),
+          "snapshot_url", "kind", "project", "contact", "status"), norm_camera),
 )}
 
 

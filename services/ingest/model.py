@@ -38,6 +38,7 @@ class UnitPosition:
     heading_deg: float | None = None
     speed_kmh: float | None = None
     type: str = "patrol"
+    incident: str | None = None   # the CAD incident the unit is assigned to (feed id), when busy
     row: int = 0
 
 
@@ -54,6 +55,7 @@ class Camera:
     fov_deg: float | None = None
     range_m: float | None = None
     stream_url: str | None = None
+    snapshot_url: str | None = None
     contact: str | None = None
     status: str = "online"
     row: int = 0

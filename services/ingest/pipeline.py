@@ -238,19 +238,21 @@ def _write_cells(conn: psycopg.Connection, cells: set[int]) -> None:
     with conn.cursor().copy("COPY h3_stage (cell, res, geom) FROM STDIN") as cp:
         for c in cells:
             cp.write_row((c, h3cells.resolution(c), h3cells.boundary(c).wkb_hex))
+    # In cell order: concurrent batches that share new cells then wait on each other in one order
+    # instead of deadlocking (two batches inserting the same cells in opposite orders did).
     conn.execute("INSERT INTO h3_cells (cell, res, geom) SELECT cell, res, ST_SetSRID(geom, 4326) FROM h3_stage "
-                 "ON CONFLICT (cell) DO NOTHING")
+                 "ORDER BY cell ON CONFLICT (cell) DO NOTHING")
     _known_cells.update(cells)
 
 
 def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosition], res: IngestResult) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS avl_stage (row_no int, unit_id text, callsign text, "
                  "type text, status text, observed_at timestamptz, lon float8, lat float8, heading real, "
-                 "speed real) ON COMMIT DELETE ROWS")
+                 "speed real, incident text) ON COMMIT DELETE ROWS")
     with conn.cursor().copy("COPY avl_stage FROM STDIN") as cp:
         for p in positions:
             cp.write_row((p.row, p.unit_id, p.callsign, p.type, p.status, p.observed_at, p.lon, p.lat,
-                          p.heading_deg, p.speed_kmh))
+                          p.heading_deg, p.speed_kmh, p.incident))
     cur = conn.execute("""
         INSERT INTO unit_positions (unit_id, observed_at, status, heading_deg, speed_kmh, batch_id, geom)
         SELECT DISTINCT ON (unit_id, observed_at) unit_id, observed_at, status, heading, speed, %s,
@@ -261,9 +263,10 @@ def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosit
     res.duplicates = len(positions) - res.accepted
     conn.execute("""
         INSERT INTO units AS u (id, callsign, type, status, district, heading_deg, speed_kmh, observed_at,
-                                updated_at, geom)
+                                updated_at, geom, incident_id)
         SELECT DISTINCT ON (a.unit_id) a.unit_id, a.callsign, a.type, a.status, d.name, a.heading, a.speed,
-               a.observed_at, now(), ST_SetSRID(ST_MakePoint(a.lon, a.lat), 4326)
+               a.observed_at, now(), ST_SetSRID(ST_MakePoint(a.lon, a.lat), 4326),
+               CASE WHEN a.status IN ('available', 'offduty') THEN NULL ELSE a.incident END
         FROM avl_stage a
         LEFT JOIN LATERAL (SELECT name FROM district_parts p
                            WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(a.lon, a.lat), 4326)) LIMIT 1) d ON true
@@ -271,7 +274,11 @@ def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosit
         ON CONFLICT (id) DO UPDATE SET
             callsign = EXCLUDED.callsign, type = EXCLUDED.type, status = EXCLUDED.status,
             district = EXCLUDED.district, heading_deg = EXCLUDED.heading_deg, speed_kmh = EXCLUDED.speed_kmh,
-            observed_at = EXCLUDED.observed_at, updated_at = now(), geom = EXCLUDED.geom
+            observed_at = EXCLUDED.observed_at, updated_at = now(), geom = EXCLUDED.geom,
+            -- a position report without an incident keeps the assignment while the unit stays busy;
+            -- available or off duty ends it
+            incident_id = CASE WHEN EXCLUDED.status IN ('available', 'offduty') THEN NULL
+                               ELSE COALESCE(EXCLUDED.incident_id, u.incident_id) END
         WHERE u.observed_at IS NULL OR EXCLUDED.observed_at >= u.observed_at""")
     if res.accepted:
         notify(conn, {"type": "units", "batch": batch, "n": res.accepted})
@@ -286,21 +293,21 @@ def _store_cameras(conn: psycopg.Connection, batch: int, cams: list[Camera], res
         for c in seen.values():
             cur.execute("""
                 INSERT INTO cameras AS c (id, name, kind, owner, project, heading_deg, fov_deg, range_m,
-                                          stream_url, contact, status, geom, updated_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), now())
+                                          stream_url, snapshot_url, contact, status, geom, updated_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), now())
                 ON CONFLICT (id) DO UPDATE SET
                     name = EXCLUDED.name, kind = EXCLUDED.kind, owner = EXCLUDED.owner, project = EXCLUDED.project,
                     heading_deg = EXCLUDED.heading_deg, fov_deg = EXCLUDED.fov_deg, range_m = EXCLUDED.range_m,
-                    stream_url = EXCLUDED.stream_url, contact = EXCLUDED.contact, status = EXCLUDED.status,
-                    geom = EXCLUDED.geom, updated_at = now()
+                    stream_url = EXCLUDED.stream_url, snapshot_url = EXCLUDED.snapshot_url,
+                    contact = EXCLUDED.contact, status = EXCLUDED.status, geom = EXCLUDED.geom, updated_at = now()
                 WHERE (c.name, c.kind, c.owner, c.project, c.heading_deg, c.fov_deg, c.range_m, c.stream_url,
-                       c.contact, c.status, c.geom)
+                       c.snapshot_url, c.contact, c.status, c.geom)
                       IS DISTINCT FROM
                       (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.owner, EXCLUDED.project, EXCLUDED.heading_deg,
-                       EXCLUDED.fov_deg, EXCLUDED.range_m, EXCLUDED.stream_url, EXCLUDED.contact,
-                       EXCLUDED.status, EXCLUDED.geom)""",
+                       EXCLUDED.fov_deg, EXCLUDED.range_m, EXCLUDED.stream_url, EXCLUDED.snapshot_url,
+                       EXCLUDED.contact, EXCLUDED.status, EXCLUDED.geom)""",
                 (c.id, c.name, c.kind, c.owner, c.project, c.heading_deg, c.fov_deg, c.range_m, c.stream_url,
-                 c.contact, c.status, c.lon, c.lat))
+                 c.snapshot_url, c.contact, c.status, c.lon, c.lat))
             changed += cur.rowcount
     res.accepted = changed
     res.duplicates = len(cams) - changed

@@ -22,10 +22,15 @@ CREATE OR REPLACE VIEW calls AS
            loc_score, h3_r9, geom
     FROM events WHERE kind = 'call';
 
+-- incident_id: the CAD number the feed sent; incident_event_id: that incident in the event store
+-- (what the map opens), when it has arrived.
 CREATE OR REPLACE VIEW units_current AS
-    SELECT id, callsign, type, status, district, heading_deg, speed_kmh, observed_at,
-           extract(epoch FROM now() - observed_at)::int AS position_age_s, geom
-    FROM units WHERE geom IS NOT NULL;
+    SELECT u.id, u.callsign, u.type, u.status, u.district, u.heading_deg, u.speed_kmh, u.observed_at,
+           extract(epoch FROM now() - u.observed_at)::int AS position_age_s, u.geom,
+           u.incident_id, k.id AS incident_event_id
+    FROM units u
+    LEFT JOIN event_keys k ON u.incident_id IS NOT NULL AND k.feed = 'cad' AND k.feed_id = u.incident_id
+    WHERE u.geom IS NOT NULL;
 
 CREATE OR REPLACE VIEW camera_cones AS
     SELECT id, name, kind, owner, project, heading_deg, fov_deg, range_m, status, cone AS geom

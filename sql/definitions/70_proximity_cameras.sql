@@ -39,7 +39,7 @@ LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN QUERY
     WITH m AS (
-        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.contact, c.heading_deg, c.fov_deg, c.range_m,
+        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.snapshot_url, c.contact, c.heading_deg, c.fov_deg, c.range_m,
                ST_Distance(c.geom::geography, pt::geography) AS d,
                degrees(ST_Azimuth(c.geom::geography, pt::geography)) AS b
         FROM cameras c WHERE c.id = ANY(ids)
@@ -52,7 +52,7 @@ BEGIN
     SELECT COALESCE(json_agg(json_build_object(
                'id', t.id, 'name', t.name, 'distance_m', round(t.d::numeric, 1),
                'bearing_deg', round(t.b::numeric, 1) % 360, 'sees_location', t.sees,
-               'owner', t.owner, 'stream_url', t.stream_url, 'contact', t.contact, 'kind', t.kind,
+               'owner', t.owner, 'stream_url', t.stream_url, 'snapshot_url', t.snapshot_url, 'contact', t.contact, 'kind', t.kind,
                'heading_deg', t.heading_deg, 'fov_deg', t.fov_deg, 'range_m', t.range_m)
                ORDER BY t.sees DESC, t.d, t.id), '[]'::json),
            count(*)::integer,
@@ -89,23 +89,23 @@ BEGIN
         RETURN '[]'::json;
     END IF;
     WITH knn AS MATERIALIZED (
-        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.contact, c.heading_deg, c.fov_deg, c.range_m,
+        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.snapshot_url, c.contact, c.heading_deg, c.fov_deg, c.range_m,
                c.geom, c.geom <-> pt AS dd
         FROM cameras c ORDER BY c.geom <-> pt LIMIT n
     ), seeing AS (
         -- 0.001 degree covers the slack of cones up to ~2.5 km range
-        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.contact, c.heading_deg, c.fov_deg, c.range_m, c.geom
+        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.snapshot_url, c.contact, c.heading_deg, c.fov_deg, c.range_m, c.geom
         FROM cameras c
         WHERE c.cone && ST_Expand(pt, 0.001)
           AND ST_DWithin(c.cone, pt, rtcc_cone_slack_deg(c.heading_deg, c.fov_deg, c.range_m, ST_Y(pt)))
         UNION ALL  -- stored cones of cameras without a range are 150 m: look farther
-        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.contact, c.heading_deg, c.fov_deg, c.range_m, c.geom
+        SELECT c.id, c.name, c.kind, c.owner, c.stream_url, c.snapshot_url, c.contact, c.heading_deg, c.fov_deg, c.range_m, c.geom
         FROM cameras c
         WHERE default_range_m > 150 AND c.geom && rtcc_box_m(pt, default_range_m) AND c.range_m IS NULL
     ), m AS MATERIALIZED (  -- materialized: d and b are computed once and rtcc_camera_sees is inlined
         SELECT DISTINCT ON (u.id) u.*, ST_Distance(u.geom::geography, pt::geography) AS d,
                degrees(ST_Azimuth(u.geom::geography, pt::geography)) AS b
-        FROM (SELECT id, name, kind, owner, stream_url, contact, heading_deg, fov_deg, range_m, geom FROM knn
+        FROM (SELECT id, name, kind, owner, stream_url, snapshot_url, contact, heading_deg, fov_deg, range_m, geom FROM knn
               UNION ALL SELECT * FROM seeing) u
         ORDER BY u.id
     ), top AS (
@@ -117,7 +117,7 @@ BEGIN
     SELECT COALESCE(json_agg(json_build_object(
                'id', t.id, 'name', t.name, 'distance_m', round(t.d::numeric, 1),
                'bearing_deg', round(t.b::numeric, 1) % 360, 'sees_location', t.sees,
-               'owner', t.owner, 'stream_url', t.stream_url, 'contact', t.contact, 'kind', t.kind,
+               'owner', t.owner, 'stream_url', t.stream_url, 'snapshot_url', t.snapshot_url, 'contact', t.contact, 'kind', t.kind,
                'heading_deg', t.heading_deg, 'fov_deg', t.fov_deg, 'range_m', t.range_m)
                ORDER BY t.sees DESC, t.d, t.id), '[]'::json) AS body,
            count(*)::integer AS kept,

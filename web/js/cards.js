@@ -1,5 +1,5 @@
 // Cards for the things on the map that are not incidents: a camera (name, owner, status, view
-// cone, stream or contact) and a unit (status, position age). They open in the detail
+// cone, stream, snapshot or contact) and a unit (status, assigned incident, position age). They open in the detail
 // panel, are drawn on the map and are recorded in the URL (#camera=ID, #unit=ID).
 import { h, $, getJSON, fmtAgo, fmtTime, viewCone } from './util.js';
 import { safeUrl, contactLink } from './proximity.js';
@@ -59,15 +59,17 @@ export async function openCamera(ctx, id) {
   const pos = r.data.geometry.coordinates;
   $('#detail-title', panel.root).textContent = p.name || `Camera ${id}`;
   $('.dh-sub', panel.root).textContent = [OWNERS[p.owner] || p.owner, p.project, p.kind].filter(Boolean).join(' · ');
-  const stream = safeUrl(p.stream_url);
-  const links = stream ? [h('a.stream#cam-stream', { href: stream, target: '_blank', rel: 'noopener' }, 'Open stream ↗')] : [];
+  const stream = safeUrl(p.stream_url), snapshot = safeUrl(p.snapshot_url);
+  const links = [
+    stream && h('a.stream#cam-stream', { href: stream, target: '_blank', rel: 'noopener' }, 'Open stream ↗'),
+    snapshot && h('a.stream#cam-snapshot', { href: snapshot, target: '_blank', rel: 'noopener' }, 'Snapshot ↗')].filter(Boolean);
   $('#detail-body', panel.root).replaceChildren(
     h('p.cam-status', { 'data-status': p.status || '' }, `● ${p.status || 'status unknown'}`),
     facts([['Heading', p.heading_deg != null ? `${Math.round(p.heading_deg)}°` : 'none (PTZ / all round)'],
       ['Field of view', p.fov_deg != null ? `${Math.round(p.fov_deg)}°` : null],
       ['Range', p.range_m != null ? `${Math.round(p.range_m)} m` : null],
       ['Position', `${pos[1].toFixed(5)}, ${pos[0].toFixed(5)}`]]),
-    h('div.detail-actions#cam-links', links.length ? links : [h('span.muted', 'No stream in the registry: '), contactLink(p.contact)]));
+    h('div.detail-actions#cam-links', links.length ? links : [h('span.muted', 'No stream or snapshot in the registry: '), contactLink(p.contact)]));
   const cone = viewCone(pos, p.heading_deg, p.fov_deg, p.range_m ?? 150);
   map.getSource('prox')?.setData({ type: 'FeatureCollection', features: [
     { type: 'Feature', geometry: cone, properties: { role: 'cone', sees: true, id: String(id) } },
@@ -89,8 +91,15 @@ export async function openUnit(ctx, id) {
   const status = h('p.unit-status', { 'data-status': p.status || '' }, `● ${st ? st[2] : p.status || 'status unknown'}`);
   if (st) status.style.color = st[1];
   const age = p.position_age_s;
+  // The incident the feed says the unit is assigned to: opens like any incident once it is in the
+  // event store, else the CAD number alone.
+  const assigned = p.incident_id == null ? null : p.incident_event_id != null
+    ? h('a#unit-incident', { href: `#incident=${p.incident_event_id}`,
+      onclick: e => { e.preventDefault(); urlstate.open('incident', p.incident_event_id); } }, `CAD ${p.incident_id} ↗`)
+    : `CAD ${p.incident_id}`;
   $('#detail-body', panel.root).replaceChildren(status,
-    facts([['Position', `${pos[1].toFixed(5)}, ${pos[0].toFixed(5)}`],
+    facts([['Assigned incident', assigned],
+      ['Position', `${pos[1].toFixed(5)}, ${pos[0].toFixed(5)}`],
       ['Position age', age != null ? `${fmtAgo(p.observed_at)}${age > 300 ? ' (stale)' : ''}` : null],
       ['Last report', p.observed_at ? fmtTime(p.observed_at, true) : null],
       ['Speed', p.speed_kmh != null ? `${Math.round(p.speed_kmh)} km/h` : null],

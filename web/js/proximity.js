@@ -214,6 +214,7 @@ export class ProximityPanel {
 
   cameraItem(c) {
     const link = safeUrl(c.stream_url) ? h('a.stream', { href: safeUrl(c.stream_url), target: '_blank', rel: 'noopener' }, 'Stream ↗')
+      : safeUrl(c.snapshot_url) ? h('a.stream', { href: safeUrl(c.snapshot_url), target: '_blank', rel: 'noopener' }, 'Snapshot ↗')
       : contactLink(c.contact);
     return h('li.cam', { 'data-camera': c.id, 'data-sees': String(!!c.sees_location), tabindex: '0', role: 'button',
       title: 'Open the camera card', onclick: e => { if (!e.target.closest('a')) this.onCamera?.(c.id); },

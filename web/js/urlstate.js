@@ -24,6 +24,9 @@ export function select(key, value) {
 
 export function clear() { select(null, null); }
 
+/** Open a selection as if its link had been followed (e.g. a unit card's assigned incident). */
+export function open(key, value) { return handlers.get(key)?.(String(value)); }
+
 /** Reopen the selection named in the URL, if any (after the map and modules are ready). */
 export async function restore() {
   const p = params();
