@@ -62,11 +62,14 @@ def ref_tree(ref: str) -> Path:
     return path
 
 
-def one_run(browser, url: str) -> tuple[float, float]:
+def one_run(browser, url: str, log: list | None = None) -> tuple[float, float]:
     # Signed in with an API key made for the run (a tree from before sign-in ignores the header).
-    ctx = browser.new_context(viewport={"width": 1920, "height": 1080},
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True,  # playwright evaluates strings
                               extra_http_headers={"Authorization": HEADERS["Authorization"]})
     page = ctx.new_page()
+    if log is not None:  # (url, ms from navigation start to its response's end) of every request
+        page.on("requestfinished", lambda r: log.append((r.url, r.timing.get("responseEnd", -1),
+                                                         r.timing.get("startTime", 0))))
     try:
         page.goto(url + "/")
         page.wait_for_function("document.body.dataset.ready === 'true'", timeout=120_000)
@@ -78,10 +81,52 @@ def one_run(browser, url: str) -> tuple[float, float]:
         ctx.close()
 
 
+def trace_run(browser, url: str) -> None:
+    """One cold load, printing every 500 ms what the map waits for: style loaded, tiles loaded,
+    frames drawn in the interval (where a slow first render spends its time)."""
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True,
+                              extra_http_headers={"Authorization": HEADERS["Authorization"]})
+    page = ctx.new_page()
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+    cdp.send("Profiler.start")
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("window.rtccMap", timeout=120_000)
+        page.evaluate("window.__frames = 0; window.rtccMap.on('render', () => window.__frames++)")
+        for _ in range(60):
+            st = page.evaluate("""() => { const m = window.rtccMap, f = window.__frames; window.__frames = 0;
+                const pending = Object.entries(m.style.sourceCaches || m.style.tileManagers || {})
+                  .filter(([, c]) => !c.loaded()).map(([k]) => k);
+                return [performance.now(), m.isStyleLoaded(), m.areTilesLoaded(), m.loaded(), f, pending.join(',')]; }""")
+            print(f"  {st[0]:7.0f} ms  style {st[1]!s:5} tiles {st[2]!s:5} loaded {st[3]!s:5} frames {st[4]:3}  {st[5][:100]}")
+            if st[3] and st[2]:
+                break
+            page.wait_for_timeout(500)
+        prof = cdp.send("Profiler.stop")["profile"]
+        self_ms: dict[str, float] = {}
+        counts: dict[int, float] = {}
+        for sid, d in zip(prof["samples"], prof["timeDeltas"]):
+            counts[sid] = counts.get(sid, 0) + d / 1000
+        for n in prof["nodes"]:
+            cf = n["callFrame"]
+            key = f"{cf['functionName'] or '(anon)'} {cf['url'].rsplit('/', 1)[-1]}:{cf['lineNumber']}"
+            self_ms[key] = self_ms.get(key, 0) + counts.get(n["id"], 0)
+        print("  main thread, self time (ms):")
+        for k, v in sorted(self_ms.items(), key=lambda x: -x[1])[:15]:
+            print(f"    {v:8.0f}  {k[:120]}")
+    finally:
+        ctx.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--compare", metavar="REF", help="git ref to compare against (e.g. the commit before a change)")
+    ap.add_argument("--requests", type=int, default=0, metavar="N",
+                    help="after the runs, one more load per tree listing its N slowest requests (where time goes)")
+    ap.add_argument("--trace", action="store_true", help="after the runs, one more load per tree traced every 500 ms")
     args = ap.parse_args()
     import os
     from services.settings import database_url
@@ -102,6 +147,19 @@ def main() -> None:
             for i in range(args.runs):
                 for name, (_, url) in servers.items():  # alternate: the machine's noise hits both alike
                     results[name].append(one_run(browser, url))
+            for name, (_, url) in servers.items():
+                if args.trace:
+                    print(f"{name}: trace of one cold load")
+                    trace_run(browser, url)
+                if args.requests:
+                    log: list = []
+                    one_run(browser, url, log)
+                    t0 = min(x[2] for x in log)
+                    print(f"{name}: {len(log)} requests; the last {args.requests} to finish "
+                          f"(ms from navigation: finished, took):")
+                    for u, took, start in sorted(sorted(log, key=lambda x: -(x[2] + x[1]))[:args.requests],
+                                                 key=lambda x: x[2]):
+                        print(f"  {start + took - t0:8.0f} {took:7.0f}  {u.replace(url, '')[:140]}")
             browser.close()
     finally:
         for proc, _ in servers.values():
@@ -110,11 +168,13 @@ def main() -> None:
     print(f"time to first map render, {args.runs} cold loads each, 1920x1080, ms (median / p90)")
     med = {}
     for name, rs in results.items():
+        if not rs:
+            continue
         ready, drawn = [r[0] for r in rs], [r[1] for r in rs]
         med[name] = statistics.median(drawn)
         print(f"  {name:>12}: layers ready {statistics.median(ready):7.0f} / {pct(ready, 90):7.0f}   "
               f"first full render {statistics.median(drawn):7.0f} / {pct(drawn, 90):7.0f}")
-    if args.compare:
+    if args.compare and args.runs:
         print(f"  ratio this tree / {args.compare} (first full render, median): {med['this tree'] / med[args.compare]:.2f} "
               f"(target: at most 1.10)")
 

@@ -191,7 +191,10 @@ async function start() {
     urlstate.register('address', v => search.run(v));
     document.body.dataset.ready = 'true';
     document.body.dataset.restored = (await urlstate.restore()) || '';
-    addTools(map, { catalog, layers, timeWindow: tw }).catch(e => toast(`Map tools unavailable: ${e.message}`, 'warn'));
+    // The tools' plugins (their scripts, and the drawing sources the measure tool adds to the style)
+    // wait for the first complete render: added at once they doubled the time to a drawn map.
+    const tools = () => addTools(map, { catalog, layers, timeWindow: tw }).catch(e => toast(`Map tools unavailable: ${e.message}`, 'warn'));
+    if (map.loaded() && map.areTilesLoaded()) tools(); else map.once('idle', tools);
   });
 
   const search = new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,
