@@ -37,7 +37,8 @@ class Layer:
     title: str
     description: str
     source: str                  # table or view in PostGIS
-    geometry_type: str           # Point, LineString, Polygon, MultiPolygon
+    geometry_type: str | None    # Point, LineString, Polygon, MultiPolygon; None: a non-spatial collection
+    #                              (OGC only: no tiles, not on the map)
     properties: tuple[Property, ...]
     style: Style
     id_column: str = "id"
@@ -50,10 +51,15 @@ class Layer:
     thin_below_zoom: int | None = None  # below this zoom, point tiles are thinned (one per grid cell)
     roles: tuple[str, ...] = EVERYONE  # roles that may read it (admin: every layer)
     event_kind: str | None = None    # for layers over `events`: its kind
-    large: bool = False              # big, growing tables: estimated counts, never count(*)
+    large: bool = False              # big, growing tables: no count(*) per OGC page (resulttype=hits counts)
     aggregate: str | None = None     # "h3": counts of events per H3 cell (hexagons from h3_cells), not rows
     cache_s: int | None = None       # seconds a cached tile may be served without a write notice (None: until one)
     keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def spatial(self) -> bool:
+        """Drawn on maps and tiled; a non-spatial layer is an OGC collection of records only."""
+        return self.geometry_type is not None
 
 
 P = Property
@@ -146,6 +152,14 @@ CATALOG: tuple[Layer, ...] = (
           "'within N m of' alert rules", "sites", "Point",
           (P("name"), P("kind", "string", "school, hospital, ..."), P("address")),
           Style("#5f3dc4", "symbol", "🏫"), group="reference"),
+    # Events the feeds could not locate (geocoding failed): records, not features, until an analyst
+    # places them (POST /api/events/{id}/location). Spatial collections never hold them.
+    Layer("unlocated_events", "Events without a location", "Incidents, calls and gunshots whose address "
+          "could not be geocoded: place them on the map to fix them", "unlocated_events", None,
+          (P("feed_id", "string", "the feed's own id"), P("kind"), P("observed_at", "datetime"),
+           P("received_at", "datetime"), P("type"), P("priority", "integer"), P("address"), P("description"),
+           P("loc_score", "number", "best geocoder score (below the match threshold)")),
+          Style("#868e96", "circle", "❔"), time_column="observed_at", group="events", roles=("analyst",)),
     # Aggregate: event counts per H3 cell. Tiles pick the resolution from the zoom (7..10) and take
     # datetime/kinds; the view is the all-time resolution-8 count (for OGC clients).
     Layer("event_hexbins", "Event density (H3 hexbins)", "Count of events per H3 cell over a time window "

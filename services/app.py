@@ -12,6 +12,7 @@ from services.audit.routes import router as audit_router
 from services.auth.middleware import AuthMiddleware
 from services.auth.oidc import router as oidc_router
 from services.auth.routes import router as auth_router
+from services.events import router as events_router
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
 from services.investigations import router as investigations_router
@@ -41,7 +42,7 @@ async def lifespan(app: FastAPI):
 
 def create_app() -> FastAPI:
     app = FastAPI(title="RTCC situational-awareness server", version="0.1.0",
-                  default_response_class=JSONResponse, lifespan=lifespan,
+                  default_response_class=JSONResponse, lifespan=lifespan, responses=errors.RESPONSES,
                   description="Every RTCC feed on one map: ingest, OGC API, vector tiles, proximity, live stream.")
     errors.register(app)
     app.add_middleware(AuthMiddleware)  # who is asking: every request, before any route or mount
@@ -68,6 +69,7 @@ def create_app() -> FastAPI:
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
     app.include_router(routing_router)  # /api/route: drive path for the map
+    app.include_router(events_router)  # /api/events/{id}/location: an analyst places an unlocated event
     app.include_router(alerts.router)  # hotlists, rules, geofences, alerts, channels, CAP feed
     app.include_router(investigations_router)  # /api/alpr/*, /api/correlate, /api/cases, /api/replay
     app.mount("/ogc", ogc_app)  # OGC API - Features/Tiles (pygeoapi), configured from the catalog

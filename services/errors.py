@@ -10,6 +10,7 @@ import logging
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from services.responses import JSONResponse
 
@@ -94,6 +95,22 @@ def _response(exc: RTCCError) -> JSONResponse:
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="RTCC"'}
     return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=headers)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a sentence, sometimes with fields that help (missing, expected, ...)."""
+    detail: str
+
+
+# Documented on every operation (services.app), so the OpenAPI document says what the server answers:
+# any route may meet bad input or a missing thing, and any route needs the database.
+RESPONSES: dict = {
+    400: {"model": ErrorBody, "description": "Bad input (a sentence says what)"},
+    404: {"model": ErrorBody, "description": "Not found"},
+    422: {"model": ErrorBody, "description": "Invalid parameters or body (a sentence says what)"},
+    503: {"model": ErrorBody, "description": "The database is unavailable; retry after `Retry-After` seconds",
+          "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}},
+}
 
 
 def register(app: FastAPI) -> None:

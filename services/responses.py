@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette import responses
 
 
-class JSONResponse(Response):
+class JSONResponse(responses.JSONResponse):
+    """A JSONResponse (so FastAPI documents routes answering it as JSON, not as a string) rendered by orjson."""
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

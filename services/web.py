@@ -132,6 +132,8 @@ def _time_range_and_extent() -> tuple:
 def layers(request: Request, principal: auth.Principal = Depends(auth.require("events:read"))) -> dict:
     out = []
     for layer in CATALOG:
+        if not layer.spatial:
+            continue  # a map client draws features; records without a location are read through OGC
         if not auth.may_read_layer(principal, layer):
             continue
         d = asdict(layer)

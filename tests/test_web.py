@@ -19,6 +19,8 @@ import pytest
 from layers.catalog import CATALOG
 from services.web import route_exists
 
+MAP_LAYERS = [layer for layer in CATALOG if layer.spatial]  # records-only collections are not on the map
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 OUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -101,15 +103,15 @@ def test_map_loads_catalog_layers_without_console_errors(big_page, app):
     page = big_page
     page.open_map()
     panel_ids = page.page.eval_on_selector_all("#layer-list li.layer", "els => els.map(e => e.dataset.layer)")
-    assert sorted(panel_ids) == sorted(layer.id for layer in CATALOG)
+    assert sorted(panel_ids) == sorted(layer.id for layer in MAP_LAYERS)
     # The legend swatch is the catalog's colour.
-    for layer in CATALOG:
+    for layer in MAP_LAYERS:
         c = page.page.eval_on_selector(f"li.layer[data-layer='{layer.id}'] .swatch",
                                        "e => e.style.getPropertyValue('--c')")
         assert c == layer.style.color
     if route_exists(app, "/tiles/streets/0/0/0.mvt"):
         style_ids = page.page.evaluate("window.rtccMap.getStyle().layers.map(l => l.id)")
-        for layer in CATALOG:
+        for layer in MAP_LAYERS:
             assert f"cat:{layer.id}" in style_ids
         page.idle()
     # Toggling a layer in the panel hides it on the map.
@@ -422,8 +424,8 @@ def test_static_files_are_confined(client):
 
 def test_api_layers_is_the_catalog(client):
     body = client.get("/api/layers").json()
-    assert [layer["id"] for layer in body["layers"]] == [layer.id for layer in CATALOG]
-    for got, layer in zip(body["layers"], CATALOG):
+    assert [layer["id"] for layer in body["layers"]] == [layer.id for layer in MAP_LAYERS]
+    for got, layer in zip(body["layers"], MAP_LAYERS):
         assert got["style"]["color"] == layer.style.color and got["style"]["kind"] == layer.style.kind
         assert got["tiles"] == f"/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"
     assert body["services"]["tasks"] and body["services"]["live"]

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest": frozenset({"cad", "admin"}),
     "tasks:read": frozenset({"viewer", "analyst", "supervisor", "admin"}),
     "tasks:write": frozenset({"analyst", "supervisor", "admin"}),
+    "events:locate": frozenset({"analyst", "supervisor", "admin"}),  # place an event its feed could not locate
     "alerts:read": frozenset({"viewer", "analyst", "supervisor", "cad", "admin"}),
     "alerts:write": frozenset({"analyst", "supervisor", "admin"}),
     "hotlists:write": frozenset({"analyst", "supervisor", "admin"}),

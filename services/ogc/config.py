@@ -29,6 +29,13 @@ def _collection(layer: Layer, origin: str) -> dict[str, Any]:
     }
     if layer.time_column:
         provider["time_field"] = layer.time_column
+    if not layer.spatial:  # records: no geometry, no tiles
+        del provider["geom_field"]
+        return {"type": "collection", "title": layer.title, "description": layer.description,
+                "keywords": list(layer.keywords) or [layer.group, layer.id], "links": [],
+                "extents": {"spatial": {"bbox": list(s.service_area), "crs": CRS84}},
+                "limits": {"default_items": DEFAULT_LIMIT, "max_items": MAX_LIMIT, "on_exceed": "throttle"},
+                "providers": [provider]}
     return {
         "type": "collection",
         "title": layer.title,
@@ -109,7 +116,7 @@ def build_openapi(config: dict[str, Any]) -> dict[str, Any]:
          "description": "Language of the filter expression", "schema": {"type": "string", "enum": FILTER_LANGS,
                                                                          "default": "cql2-text"}},
         {"name": "resultType", "in": "query", "required": False, "style": "form", "explode": False,
-         "description": "hits: only numberMatched (the planner's estimate on large layers); GDAL uses it "
+         "description": "hits: only numberMatched (an exact count); GDAL uses it "
                         "for feature counts instead of paging through every feature",
          "schema": {"type": "string", "enum": ["results", "hits"], "default": "results"}},
         {"name": "filter-crs", "in": "query", "required": False, "style": "form", "explode": False,

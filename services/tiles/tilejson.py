@@ -56,6 +56,8 @@ def index(base: str, readable=lambda layer: True) -> dict:
     """Every catalog layer the caller may read, with its TileJSON inline (one request for the web client)."""
     layers = []
     for layer in CATALOG:
+        if not layer.spatial:
+            continue  # records only (OGC), nothing to tile
         if not readable(layer):
             continue
         doc = tilejson(layer, base)
