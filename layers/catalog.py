@@ -159,7 +159,8 @@ CATALOG: tuple[Layer, ...] = (
           (P("feed_id", "string", "the feed's own id"), P("kind"), P("observed_at", "datetime"),
            P("received_at", "datetime"), P("type"), P("priority", "integer"), P("address"), P("description"),
            P("loc_score", "number", "best geocoder score (below the match threshold)")),
-          Style("#868e96", "circle", "❔"), time_column="observed_at", group="events", roles=("analyst",)),
+          Style("#868e96", "circle", "❔"), time_column="observed_at", group="events",
+          roles=("analyst", "supervisor")),  # those who may place them (events:locate)
     # Aggregate: event counts per H3 cell. Tiles pick the resolution from the zoom (7..10) and take
     # datetime/kinds; the view is the all-time resolution-8 count (for OGC clients).
     Layer("event_hexbins", "Event density (H3 hexbins)", "Count of events per H3 cell over a time window "

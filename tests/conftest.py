@@ -95,11 +95,19 @@ PURPOSE = {"X-RTCC-Reason": "test suite", "X-RTCC-Case-Number": "TEST-0001"}  # 
 
 
 def _make_identities(url: str) -> None:
-    from services.auth import ROLES, accounts, keys
-    with psycopg.connect(url, autocommit=True) as c:
-        for role in ROLES:
-            KEYS[role] = keys.create_key(c, f"test-{role}", role)[1]
+    from services.auth import ROLES, accounts
+    for role in ROLES:
+        KEYS[role] = api_key(url, role)
+        with psycopg.connect(url, autocommit=True) as c:
             accounts.add_user(c, f"test-{role}", role, PASSWORD)
+
+
+def api_key(url: str, role: str = "admin") -> str:
+    """A new API key `test-{role}` in the database at `url` (a server a test runs on a database of
+    its own signs its callers in against that database, not this session's)."""
+    from services.auth import keys
+    with psycopg.connect(url, autocommit=True) as c:
+        return keys.create_key(c, f"test-{role}", role)[1]
 
 
 def auth_headers(role: str | None = "admin") -> dict[str, str]:

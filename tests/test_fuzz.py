@@ -20,18 +20,20 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import TEMPLATE, _url_for, free_port
+from tests.conftest import PURPOSE, TEMPLATE, _url_for, api_key, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 # /api/live is a stream that never ends (tests/test_live.py covers it).
 EXCLUDE = ["/api/live"]
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+SECONDS = int(os.environ.get("RTCC_FUZZ_SECONDS", "100"))
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(database_url, admin_url, tmp_path_factory):
-    """`rtcc serve` in a process of its own, on a fresh clone of the demo database."""
+    """`rtcc serve` in a process of its own, on a fresh clone of the demo database, and an admin API
+    key of that database: (url, key)."""
     name = f"rtcc_fuzz_{os.getpid()}"
     with psycopg.connect(admin_url, autocommit=True) as a:
         a.execute("SELECT pg_advisory_lock(7419002)")  # the template is not being rebuilt meanwhile
@@ -40,8 +42,10 @@ def fuzz_server(database_url, admin_url, tmp_path_factory):
             a.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
         finally:
             a.execute("SELECT pg_advisory_unlock(7419002)")
+    fuzz_url = _url_for(admin_url, name)
+    key = api_key(fuzz_url, "admin")
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": _url_for(admin_url, name), "RTCC_PORT": str(port),
+    env = {**os.environ, "DATABASE_URL": fuzz_url, "RTCC_PORT": str(port),
            "RTCC_OUTBOX_WORKER": "false"}  # fuzzed channels must not send anything anywhere
     log = tmp_path_factory.mktemp("fuzz") / "server.log"
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve"], cwd=ROOT, env=env,
@@ -56,7 +60,7 @@ def fuzz_server(database_url, admin_url, tmp_path_factory):
                 pass
             assert proc.poll() is None, log.read_text()[-2000:]
             time.sleep(0.1)
-        yield url
+        yield url, key
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -64,14 +68,21 @@ def fuzz_server(database_url, admin_url, tmp_path_factory):
             a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.timeout(SECONDS + 240)  # server start, the run, its request timeouts, the summary
 def test_openapi_fuzzing_finds_no_5xx_and_no_undocumented_answer(fuzz_server, tmp_path):
-    seconds = os.environ.get("RTCC_FUZZ_SECONDS", "100")
-    cmd = [str(SCHEMATHESIS), "run", f"{fuzz_server}/openapi.json", "--checks", CHECKS,
-           "--max-time", seconds, "--workers", "1", "--phases", "examples,coverage,fuzzing",
+    url, key = fuzz_server
+    # As admin (every permission) with a stated purpose (plate data), so every route is fuzzed past
+    # its sign-in and permission checks (tests/test_roles.py covers those answers).
+    headers = {"Authorization": f"Bearer {key}", **PURPOSE}
+    cmd = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", CHECKS,
+           "--max-time", str(SECONDS), "--request-timeout", "20", "--workers", "1",
+           "--phases", "examples,coverage,fuzzing",
            "--generation-database", "none", "--seed", os.environ.get("RTCC_FUZZ_SEED", "12")]
+    for name, value in headers.items():
+        cmd += ["--header", f"{name}: {value}"]
     for path in EXCLUDE:
         cmd += ["--exclude-path", path]
-    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=int(seconds) + 120)
+    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS + 150)
     out = run.stdout + run.stderr
     summary = out[out.rfind("SUMMARY"):] if "SUMMARY" in out else out[-3000:]
     assert run.returncode == 0, out[-12000:]

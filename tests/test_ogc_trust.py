@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from layers.catalog import CATALOG
+from tests.conftest import PURPOSE
 
 SPATIAL = [layer.id for layer in CATALOG if layer.geometry_type]
 
@@ -23,7 +24,8 @@ def unlocated_incident(client) -> str:
 
 @pytest.mark.parametrize("coll", SPATIAL)
 def test_no_feature_without_a_geometry_in_a_spatial_collection(client, coll):
-    page = client.get(f"/ogc/collections/{coll}/items", params={"f": "json", "limit": 10000}).json()
+    page = client.get(f"/ogc/collections/{coll}/items", params={"f": "json", "limit": 10000},
+                      headers=PURPOSE).json()  # plate layers need a stated purpose
     assert all(f["geometry"] is not None for f in page["features"]), coll
 
 

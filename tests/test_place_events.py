@@ -25,25 +25,33 @@ def test_unlocated_events_is_a_collection_of_records(client, conn):
     assert "unlocated_events" not in [layer["id"] for layer in client.get("/api/layers").json()["layers"]]
 
 
-def test_placing_the_pin_moves_the_event_to_its_map_layer(client, conn):
+def test_placing_the_pin_moves_the_event_to_its_map_layer(client, client_as, conn):
     fid = unlocated_incident(client)
     eid = event_id(conn, fid)
-    r = client.post(f"/api/events/{eid}/location", json={"lon": LON, "lat": LAT, "note": "caller said Pratt St"},
-                    headers={"X-RTCC-User": "analyst.one"})
+    r = client_as("analyst").post(f"/api/events/{eid}/location",
+                                  json={"lon": LON, "lat": LAT, "note": "caller said Pratt St"})
     assert r.status_code == 200, r.text
     got = r.json()
     assert got["loc_method"] == "placed" and (got["lon"], got["lat"]) == (LON, LAT) and got["district"]
     row = conn.execute("SELECT h3_r9, district, attrs->'placed'->>'by', attrs->'placed'->>'note' FROM events "
                        "WHERE id = %s", (eid,)).fetchone()
     assert row[0] is not None and row[1] == got["district"]
-    assert row[3] == "caller said Pratt St"
+    assert row[2:] == ("test-analyst", "caller said Pratt St")  # the signed-in analyst, never a header
     feat = client.get(f"/ogc/collections/cad_incidents/items/{eid}", params={"f": "json"}).json()
     assert feat["geometry"]["coordinates"] == [LON, LAT]
     unlocated = client.get("/ogc/collections/unlocated_events/items", params={"f": "json", "limit": 10000}).json()
     assert fid not in [f["properties"]["feed_id"] for f in unlocated["features"]]
     audit = conn.execute("SELECT who, detail->>'previous' FROM audit_log WHERE action = 'events.locate' "
                          "AND resource = %s", (f"events/{eid}",)).fetchall()
-    assert audit == [("analyst.one", "failed")]
+    assert audit == [("test-analyst", "failed")]
+
+
+def test_placing_needs_events_locate(client, client_as, conn):
+    eid = event_id(conn, unlocated_incident(client))
+    for role in ("viewer", "gis", "cad"):
+        assert client_as(role).post(f"/api/events/{eid}/location", json={"lon": LON, "lat": LAT}).status_code == 403
+    assert client_as(None).post(f"/api/events/{eid}/location", json={"lon": LON, "lat": LAT}).status_code == 401
+    assert conn.execute("SELECT loc_method FROM events WHERE id = %s", (eid,)).fetchone()[0] == "failed"
 
 
 def test_placing_is_refused_for_located_events_and_bad_positions(client, conn):

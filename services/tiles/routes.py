@@ -34,9 +34,9 @@ def _layer(layer_id: str, request: Request) -> Layer:
     layer = get_layer(layer_id)
     if layer is None:
         raise NotFound(f"unknown layer '{layer_id}': see /tiles for the catalog")
+    auth.check_layer(auth.current_principal(request), layer)
     if not layer.spatial:
         raise NotFound(f"layer '{layer_id}' has no geometry: it has no tiles (read it at /ogc/collections/{layer_id})")
-    auth.check_layer(auth.current_principal(request), layer)
     return layer
 
 
