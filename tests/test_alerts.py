@@ -247,3 +247,19 @@ def test_cli_hotlist_load(tmp_path, database_url, conn):
     assert r.returncode == 0, r.stderr
     assert '"loaded":1' in r.stdout and "row 1:" in r.stderr
     assert conn.execute("SELECT reason FROM hotlists WHERE list = 'cli-test' AND plate = %s", (good,)).fetchone()
+
+
+def test_sites_load_with_reasons(client, conn):
+    pt = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.61, 39.29]},
+          "properties": {"name": "Test Middle School", "kind": "School", "address": "1 Test St"}}
+    bad = [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-76.6, 39.3], [-76.5, 39.3]]},
+            "properties": {"name": "a road"}},
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}, "properties": {"name": "far"}},
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.6, 39.3]}, "properties": {}}]
+    r = client.post("/api/sites", json={"type": "FeatureCollection", "features": [pt, *bad]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["loaded"] == 1 and [x["row"] for x in body["rejected"]] == [1, 2, 3]
+    assert "LineString" in body["rejected"][0]["reason"] and "service area" in body["rejected"][1]["reason"]
+    assert conn.execute("SELECT kind FROM sites WHERE name = 'Test Middle School'").fetchone() == ("school",)
+    assert client.post("/api/sites", json=[1, 2]).status_code == 422

@@ -2,11 +2,12 @@
 alert to the channels (Slack, Teams, TAK, CAP, webhook, email) exactly once as the receiver sees it."""
 from fastapi import APIRouter
 
-from services.alerts import cap_feed, channel_admin, geofences, hotlists, records, rules
+from services.alerts import cap_feed, channel_admin, geofences, hotlists, records, rules, sites
 
 router = APIRouter()
 # cap_feed first: /api/alerts/{id}.cap must match before /api/alerts/{id}
-for _r in (cap_feed.router, hotlists.router, geofences.router, rules.router, records.router, channel_admin.router):
+for _r in (cap_feed.router, hotlists.router, geofences.router, sites.router, rules.router, records.router,
+           channel_admin.router):
     router.include_router(_r)
 
 
