@@ -255,11 +255,16 @@ def test_sites_load_with_reasons(client, conn):
     bad = [{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-76.6, 39.3], [-76.5, 39.3]]},
             "properties": {"name": "a road"}},
            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}, "properties": {"name": "far"}},
-           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.6, 39.3]}, "properties": {}}]
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.6, 39.3]}, "properties": {}},
+           {"type": "Feature", "geometry": [1, 2], "properties": {"name": "x"}},
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.6, 39.3]}, "properties": [1]},
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-76.6, 39.3]},
+            "properties": {"name": "nul\u0000 school"}}]
     r = client.post("/api/sites", json={"type": "FeatureCollection", "features": [pt, *bad]})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["loaded"] == 1 and [x["row"] for x in body["rejected"]] == [1, 2, 3]
+    assert body["loaded"] == 1 and [x["row"] for x in body["rejected"]] == [1, 2, 3, 4, 5, 6]
     assert "LineString" in body["rejected"][0]["reason"] and "service area" in body["rejected"][1]["reason"]
+    assert "NUL" in body["rejected"][5]["reason"]
     assert conn.execute("SELECT kind FROM sites WHERE name = 'Test Middle School'").fetchone() == ("school",)
     assert client.post("/api/sites", json=[1, 2]).status_code == 422
