@@ -128,7 +128,7 @@ def norm_name_word(w: str) -> str:
         return NAME_WORDS[w]
     if w in ORDINAL_WORDS:
         return ordinal(ORDINAL_WORDS[w])
-    if w.isdigit():
+    if w.isascii() and w.isdigit():  # str.isdigit() also holds for '¹', which int() refuses
         return ordinal(int(w))
     m = re.fullmatch(r"(\d+)(ST|ND|RD|TH)", w)
     if m:

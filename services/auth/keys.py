@@ -27,7 +27,7 @@ def create_key(conn: psycopg.Connection, name: str, role: str, feeds: list[str] 
 
 def revoke_key(conn: psycopg.Connection, ident: str) -> int:
     """Revoke by id, or every live key of that name; returns how many."""
-    if ident.isdigit():
+    if ident.isascii() and ident.isdigit():
         cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", (int(ident),))
     else:
         cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (ident,))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from layers.catalog import CATALOG
 from services import audit, auth, db
 from services.auth import PERMISSIONS, Principal, accounts, sessions
-from services.errors import BadRequest, Forbidden, Unauthorized
+from services.errors import BadRequest, ErrorBody, Forbidden, Unauthorized
 from services.responses import JSONResponse
 from services.settings import ROOT, get_settings
 
@@ -59,8 +59,23 @@ class Login(BaseModel):
     next: str | None = None
 
 
+class Session(BaseModel):
+    name: str
+    role: str
+    csrf: str = Field(description="send it as X-CSRF-Token on state-changing requests of this session")
+
+
+# A form sign-in answers a redirect (no body), a JSON one the session: the document says both, so
+# generated clients and the fuzz run (tests/test_fuzz.py) expect what is sent.
 @router.post("/login", summary="Sign in with a local account (form or JSON); sets the session cookie",
-             responses={401: {"description": "wrong name or password"}, 429: {"description": "too many failures"}})
+             response_class=RedirectResponse, status_code=303,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": Login.model_json_schema()},
+                 "application/x-www-form-urlencoded": {"schema": Login.model_json_schema()}}}},
+             responses={200: {"model": Session, "description": "JSON sign-in: the session"},
+                        303: {"description": "form sign-in: to `next`, or back to /login?error=1"},
+                        401: {"model": ErrorBody, "description": "JSON sign-in: wrong name or password"},
+                        429: {"model": ErrorBody, "description": "too many failures"}})
 async def login(request: Request):
     form = "application/json" not in request.headers.get("content-type", "")
     if form:
@@ -94,7 +109,8 @@ async def login(request: Request):
     return response
 
 
-@router.post("/logout", summary="End the session", status_code=303)
+@router.post("/logout", summary="End the session", status_code=303, response_class=RedirectResponse,
+             responses={303: {"description": "to /login"}})
 def logout(request: Request):
     token = request.cookies.get(sessions.COOKIE)
     if token:

@@ -19,7 +19,7 @@ _EXAMPLE = {"accepted": 2, "duplicates": 0, "rejected": [{"row": 2, "reason": "m
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {int(declared)} bytes exceeds the {limit}-byte limit: split the batch")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -50,8 +50,9 @@ def legs_and_stops(reads: list[dict], gap_s: float, max_kmh: float) -> tuple[lis
         legs.append({"from_id": reads[i - 1]["id"], "to_id": r["id"], "distance_m": round(d, 1),
                      "seconds": round(t, 1), "speed_kmh": round(kmh, 1) if kmh is not None else None,
                      "gap": t > gap_s, "impossible": impossible})
-    reads[0].pop("dist_m", None)
-    reads[0].pop("dt_s", None)
+    if reads:  # a plate with no reads in the window has no first read
+        reads[0].pop("dist_m", None)
+        reads[0].pop("dt_s", None)
     for s in stops:
         s.pop("key")
     return legs, stops
