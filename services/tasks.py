@@ -284,8 +284,10 @@ def update_task(task_id: int, body: TaskPatch, request: Request) -> dict:
     nulls = sorted(k for k in NOT_NULL if k in given and given[k] is None)
     if nulls:
         raise Unprocessable(f"{', '.join(nulls)} cannot be null: leave a field out to keep it, or give a value")
-    if "lon" in given or "lat" in given:
-        _check_position(given.get("lon"), given.get("lat"))
+    if ("lon" in given) != ("lat" in given):  # {"lon": null} alone once reached SQL without its lat (500)
+        raise Unprocessable("give lon and lat together (both null clears the position)")
+    if "lon" in given:
+        _check_position(given["lon"], given["lat"])
     with db.pool().connection() as conn:
         _check_codes(conn, given.get("activity_types"), given.get("outcome"))
         if given.get("incident_ids"):

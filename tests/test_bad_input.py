@@ -109,3 +109,37 @@ def test_host_header_that_is_not_a_host_does_not_reach_links(client, host):
 @pytest.mark.parametrize("path", ["/static/%00", "/static/js/%00main.js", "/vendor/maplibre-gl/%00"])
 def test_nul_in_a_static_path_is_404(client, path):
     assert client.get(path).status_code == 404
+
+
+# Found by the schemathesis run (tests/test_fuzz.py), each a 500 before.
+def test_patch_task_with_one_coordinate_is_422(client):
+    t = client.post("/api/tasks", json={"analyst": "fuzz", "title": "position", "lon": -76.6, "lat": 39.3}).json()
+    assert client.patch(f"/api/tasks/{t['id']}", json={"lon": None}).status_code == 422
+    assert client.patch(f"/api/tasks/{t['id']}", json={"lat": 39.31}).status_code == 422
+    cleared = client.patch(f"/api/tasks/{t['id']}", json={"lon": None, "lat": None})
+    assert cleared.status_code == 200 and (cleared.json()["lon"], cleared.json()["lat"]) == (None, None)
+
+
+def test_trajectory_of_a_plate_never_read(client):
+    from tests.conftest import PURPOSE
+    r = client.get("/api/alpr/trajectory", params={"plate": "0000000000000000000"}, headers=PURPOSE)
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == 0 and r.json()["reads"] == [] and r.json()["first_seen"] is None
+
+
+@pytest.mark.parametrize("text", ["100 W ¹ ST", "¹ ST & MAIN ST", "²ND ST", "1² N CHARLES ST"])
+def test_geocode_digits_that_are_not_decimal(client, text):
+    """str.isdigit() holds for superscripts, which int() refuses."""
+    r = client.post("/api/geocode", json=[text])
+    assert r.status_code == 200, r.text
+    assert client.get("/api/geocode", params={"q": text}).status_code == 200
+
+
+@pytest.mark.parametrize("site", [
+    {"type": "Feature", "geometry": "POINT(1 2)"},
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": {"x": 1}}},
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e400, 39.3]}},
+])
+def test_sites_with_malformed_features_cost_the_feature(client, site):
+    r = client.post("/api/sites", json={"type": "FeatureCollection", "features": [site]})
+    assert r.status_code == 200 and r.json()["loaded"] == 0 and r.json()["rejected"][0]["reason"], r.text

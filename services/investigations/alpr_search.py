@@ -148,7 +148,8 @@ def search(request: Request,
            to: datetime | None = Query(None, description="RFC 3339"),
            bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat"),
            cameras: str | None = Query(None, description="Comma-separated camera ids"),
-           geofence: str | None = Query(None, max_length=200_000, description="GeoJSON Polygon (lon/lat)"),
+           geofence: str | None = Query(None, max_length=50_000, description="GeoJSON Polygon (lon/lat)"),
+           # (the HTTP server refuses request lines over 64 KiB with a plain-text 400: promise less)
            limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=100_000),
            p: Purpose = Depends(common.purpose),
            _: auth.Principal = Depends(auth.require("alpr:read"))) -> Response:
