@@ -154,8 +154,8 @@ CATALOG: tuple[Layer, ...] = (
           Style("#5f3dc4", "symbol", "🏫"), group="reference"),
     # Events the feeds could not locate (geocoding failed): records, not features, until an analyst
     # places them (POST /api/events/{id}/location). Spatial collections never hold them.
-    Layer("unlocated_events", "Events without a location", "Incidents, calls and gunshots whose address "
-          "could not be geocoded: place them on the map to fix them", "unlocated_events", None,
+    Layer("unlocated_events", "Events without a location", "Incidents, calls, gunshots and tips whose address "
+          "could not be geocoded (or that came with none): place them on the map to fix them", "unlocated_events", None,
           (P("feed_id", "string", "the feed's own id"), P("kind"), P("observed_at", "datetime"),
            P("received_at", "datetime"), P("type"), P("priority", "integer"), P("address"), P("description"),
            P("loc_score", "number", "best geocoder score (below the match threshold)")),

@@ -20,7 +20,8 @@ from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["events"])
 
-PLACEABLE = ("failed", "placed")  # a position the feed gave (given, camera, geocoded) is never moved
+# failed: the geocoder could not place it; none: it came without a location (tips); placed: by an analyst.
+PLACEABLE = ("failed", "none", "placed")  # a position the feed gave (given, camera, geocoded) is never moved
 
 
 class Placement(BaseModel):
