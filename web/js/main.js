@@ -19,6 +19,7 @@ import * as urlstate from './urlstate.js';
 import { openCamera, openUnit } from './cards.js';
 import { Display } from './display.js';
 import { addTools } from './tools.js';
+import { UnlocatedList } from './unlocated.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -146,6 +147,15 @@ async function start() {
         }
       } });
     inbox.load().then(() => { if (deepAlert) inbox.openId(deepAlert); });
+    // Events with no position: placed by the analyst's click on the map (see consumeClick below).
+    const unlocated = new UnlocatedList({ map, catalog, root: $('#unlocated'), listEl: $('#unlocated-list'),
+      countEl: $('#unlocated-count'), onPlaced: ev => {
+        const l = catalog.layers.find(x => x.event_kind === ev.kind);
+        if (l) layers.refresh(l.id);
+        select({ id: ev.id, kind: ev.kind, district: ev.district, lon: ev.lon, lat: ev.lat }, { fly: true });
+      } });
+    window.rtcc.unlocated = unlocated;
+    unlocated.start();
     window.rtcc.geofences = new GeofenceDrawer({ map, button: $('#draw-geofence'),
       onSaved: () => { layers.setVisible('geofences', true); layers.refresh('geofences'); } });
     live.connect();
@@ -165,8 +175,9 @@ async function start() {
 
     const assets = () => layers.clickable(['assets']);
     const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis']), ...assets()];
-    map.on('click', 'alert-points', e => inbox.openId(e.features[0].properties.id));
+    map.on('click', 'alert-points', e => { if (!unlocated.placing) inbox.openId(e.features[0].properties.id); });
     map.on('click', e => {
+      if (unlocated.consumeClick(e)) return; // placing an unlocated event's pin
       if (map.queryRenderedFeatures(e.point, { layers: ['alert-points'] }).length) return;
       const f = map.queryRenderedFeatures([[e.point.x - 4, e.point.y - 4], [e.point.x + 4, e.point.y + 4]], { layers: clickable() })[0];
       if (!f) return;
