@@ -84,6 +84,8 @@ def validate_adaptive_card(doc: dict) -> dict:
 
 def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn, monkeypatch):
     monkeypatch.setattr(fast_outbox, "alert_proximity_wait_s", 60)  # messages carry the cameras: wait for them
+    # Every camera gets a snapshot for this test; the registry's own (the demo's) come back after it.
+    saved = conn.execute("SELECT id, snapshot_url FROM cameras WHERE snapshot_url IS NOT NULL").fetchall()
     conn.execute("UPDATE cameras SET snapshot_url = "
                  "'https://cams.example/' || id || '.jpg'")
     http, tcp, udp, smtp = HTTPReceiver().start(), CoTListener(), CoTListener(udp=True), SMTPReceiver()
@@ -148,6 +150,9 @@ def test_one_alert_reaches_every_kind_of_channel(client, fast_outbox, rule, conn
             if c["name"].endswith(tag):
                 client.delete(f"/api/channels/{c['name']}")
         http.stop(), tcp.close(), udp.close(), smtp.close()
+        conn.execute("UPDATE cameras SET snapshot_url = NULL")
+        with conn.cursor() as cur:
+            cur.executemany("UPDATE cameras SET snapshot_url = %s WHERE id = %s", [(u, i) for i, u in saved])
 
 
 def test_cap_feed_and_message_are_valid_cap_1_2(client, fast_outbox, rule):
