@@ -12,6 +12,7 @@ from services.audit.routes import router as audit_router
 from services.auth.middleware import AuthMiddleware
 from services.auth.oidc import router as oidc_router
 from services.auth.routes import router as auth_router
+from services.bus import bus
 from services.events import router as events_router
 from services.geocode import router as geocode_router
 from services.ingest.routes import router as ingest_router
@@ -27,15 +28,15 @@ from services.web import router as web_router
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    proximity_jobs.resume()
-    live.hub.start()
+    bus.start()                     # one LISTEN connection: live hub, tile cache, proximity and alert workers
+    proximity_jobs.worker.start()
     alerts.start()
     retention_job = asyncio.create_task(retention.periodic())
     yield
     retention_job.cancel()
     alerts.stop()
-    proximity_jobs.stop()
-    await live.hub.stop()
+    proximity_jobs.worker.stop()
+    bus.stop()
     await db.close_apool()
     db.close_pool()
 

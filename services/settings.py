@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     route_snap_max_m: float = 250.0  # a point farther than this from any street gets a straight-line ETA
     recent_radius_m: float = 500.0  # recent context: events within this many metres...
     recent_minutes: float = 60.0  # ...and this many minutes before the incident
+    proximity_live_minutes: float = 15.0  # incidents observed this recently (origin api/simulate) are
+    #                                       answered before bulk loads and backfills
+
+    # Live stream and bus (services/bus.py, services/live.py)
+    live_buffer: int = 50_000  # recent SSE messages kept per process; a client further behind gets `resync`
+    live_log_keep_hours: float = 24.0  # bus notices kept for resuming clients (hours)...
+    live_log_keep_rows: int = 1_000_000  # ...and at most this many (pruned every minute)
 
     # Identity and access (services/auth). Secrets may also come from a file: RTCC_<NAME>_FILE.
     app_database_url: str | None = Field(default=None, repr=False)  # the server's least-privilege connection; unset: DATABASE_URL as app_db_role

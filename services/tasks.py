@@ -16,9 +16,8 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services import audit, auth, db, timewindow
+from services import audit, auth, bus, db, timewindow
 from services.errors import NotFound, Unprocessable
-from services.ingest.pipeline import notify
 from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -177,7 +176,7 @@ def _get(conn, task_id: int) -> dict:
 
 def _announce(conn, task: dict, action: str, request: Request) -> None:
     """`event: task` on /api/live (a payload with "data" passes through the live hub as is)."""
-    notify(conn, {"type": "task", "data": {"action": action, "id": task["id"], "status": task["status"]}})
+    bus.publish(conn, "task", {"data": {"action": action, "id": task["id"], "status": task["status"]}})
     audit.record(conn, request, f"task.{action}", f"tasks/{task['id']}", {"status": task.get("status")})
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services import audit, auth, db
 from services.alerts.channels import check_url
-from services.alerts.evaluate import OUTBOX_CHANNEL
+from services.bus import publish
 from services.errors import NotFound, Unprocessable
 from services.settings import get_settings
 
@@ -118,6 +118,6 @@ def retry(delivery_id: int, request: Request, _: auth.Principal = Depends(auth.r
                            "WHERE id = %s AND status = 'dead' RETURNING id", (delivery_id,)).fetchone()
         if row is None:
             raise Unprocessable(f"delivery {delivery_id} is not dead-lettered (or does not exist)")
-        conn.execute("SELECT pg_notify(%s, '')", (OUTBOX_CHANNEL,))
+        publish(conn, "outbox", {"delivery": delivery_id})   # wakes the outbox workers
         audit.record(conn, request, "delivery.retry", f"deliveries/{delivery_id}", {})
     return {"retrying": delivery_id}

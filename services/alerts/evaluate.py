@@ -4,7 +4,7 @@ One SQL statement per batch: the batch's events are read once (a materialized CT
 catalog property as a column), the hotlist hits are joined once, each applicable rule is one SELECT
 over them (hotlist hit, geofence, "within N m of", CQL2 filter), the throttle is taken with an
 upsert, and the alerts, their outbox rows and their proximity jobs are inserted together. The batch,
-its alerts and their deliveries commit or roll back as one; the NOTIFYs go out at commit.
+its alerts and their deliveries commit or roll back as one; the bus notice goes out at commit.
 """
 from __future__ import annotations
 
@@ -12,18 +12,16 @@ import logging
 import threading
 from dataclasses import dataclass
 
-import orjson
 import psycopg
 from psycopg import sql
 
 from layers.catalog import get_layer
 from services.alerts import rules as R
 from services.ogc.cql import Bound, params
-from services.proximity import jobs as proximity_jobs
+from services.bus import publish
 from services.settings import get_settings
 
 log = logging.getLogger("rtcc.alerts")
-OUTBOX_CHANNEL = "rtcc_outbox"
 SKIP_ORIGINS = ("demo", "synth")  # bulk loads of history raise no alerts
 
 
@@ -171,8 +169,8 @@ ALERT_INSERT = """
             FROM w JOIN events e ON e.id = w.event_id AND e.observed_at = w.observed_at
             ORDER BY w.priority, w.event_id
             RETURNING id, rule_id, priority, district, event_id, observed_at, proximity IS NULL AS located)
-    , pj AS (INSERT INTO proximity_jobs (event_id, observed_at, batch_id)
-             SELECT DISTINCT a.event_id, a.observed_at, {batch}::bigint FROM a WHERE a.located
+    , pj AS (INSERT INTO proximity_jobs (event_id, observed_at, batch_id, priority)  -- 0: live, first
+             SELECT DISTINCT a.event_id, a.observed_at, {batch}::bigint, 0 FROM a WHERE a.located
              ON CONFLICT (event_id) DO NOTHING RETURNING event_id)
     , d AS (INSERT INTO alert_deliveries (alert_id, channel_id)
             SELECT a.id, c.id FROM a JOIN alert_channels c ON c.active
@@ -198,14 +196,10 @@ def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, 
                    "AND e.observed_at BETWEEN {lo} AND {hi})" + hits + ", m AS ({union})" + ALERT_INSERT).format(
         cols=_batch_columns(), batch=Bound(batch), lo=Bound(lo), hi=Bound(hi),
         union=sql.SQL(" UNION ALL ").join(c.select for c in todo))
-    ids, deliveries, jobs = conn.execute(stmt, params(stmt)).fetchone()
-    if jobs:
-        # The proximity worker computes the answers once this transaction commits (it waits on this
-        # lock, as for incidents: services/proximity/jobs.py); sql/definitions/91_alerts_proximity.sql attaches them to the alerts.
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (proximity_jobs.LOCK_CLASS, batch % 2147483647))
-        proximity_jobs.kick(batch)
+    ids, _deliveries, _jobs = conn.execute(stmt, params(stmt)).fetchone()
+    # The proximity worker computes the queued answers once the batch commits (its "events" notice
+    # wakes it); sql/definitions/91_alerts_proximity.sql attaches them to the alerts. The "alert"
+    # notice wakes the outbox too.
     if ids:
-        conn.execute("SELECT pg_notify('rtcc_live', %s)", (orjson.dumps({"type": "alert", "ids": ids}).decode(),))
-        if deliveries:
-            conn.execute("SELECT pg_notify(%s, '')", (OUTBOX_CHANNEL,))
+        publish(conn, "alert", {"ids": ids})
     return ids or []

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from services import audit, auth, db
 from services.errors import NotFound, Unprocessable
-from services.ingest.pipeline import notify
+from services.bus import publish
 from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -111,7 +111,7 @@ def create_geofence(body: GeofenceIn, request: Request,
                     FROM (SELECT ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)) AS g) x RETURNING id""",
                     (body.name, body.owner, lo, hi, body.buffer_m, body.active, principal.name,
                      body.buffer_m, body.buffer_m, gj)).fetchone()[0]
-                notify(conn, {"type": "layers", "layers": ["geofences"]})  # flush cached tiles
+                publish(conn, "layers", {"layers": ["geofences"]})  # flush cached tiles
         except psycopg.errors.UniqueViolation:
             raise Unprocessable(f"a geofence named '{body.name[:100]}' exists already") from None
         audit.record(conn, request, "geofence.create", f"geofences/{gid}", {"name": body.name})
@@ -123,6 +123,6 @@ def delete_geofence(gid: int, request: Request, _: auth.Principal = Depends(auth
     with db.pool().connection() as conn:
         if not conn.execute("DELETE FROM geofences WHERE id = %s", (gid,)).rowcount:
             raise NotFound(f"no geofence {gid}")
-        notify(conn, {"type": "layers", "layers": ["geofences"]})
+        publish(conn, "layers", {"layers": ["geofences"]})
         audit.record(conn, request, "geofence.delete", f"geofences/{gid}", {})
     return {"deleted": gid}

@@ -5,7 +5,8 @@ sends, so no other worker of any process sends it at the same time; success mark
 same transaction. A process killed before the commit leaves the row pending (its lock goes with the
 connection) and the next worker sends it again with the same idempotency key. Failures are retried
 with exponential backoff and dead-lettered with the last error after RTCC_OUTBOX_MAX_ATTEMPTS.
-A NOTIFY on rtcc_outbox (sent at the alert's commit) wakes the workers; they also poll once a second.
+The bus (services/bus.py) wakes the workers: an "alert" or "outbox" notice at the alert's commit;
+they also poll once a second.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import threading
 import psycopg
 
 from services import db
+from services.bus import Notice, bus
 from services.alerts import channels, message
-from services.alerts.evaluate import OUTBOX_CHANNEL
 from services.alerts.records import get_alert
 from services.settings import get_settings
 
@@ -100,31 +101,26 @@ def _work() -> None:
         conn.close()
 
 
-def _listen() -> None:
-    """One LISTEN connection per process wakes the sending threads when an alert commits."""
-    while not _stop.is_set():
-        try:
-            with db.connect(autocommit=True) as conn:
-                conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
-                while not _stop.is_set():
-                    for _ in conn.notifies(timeout=1.0, stop_after=1):
-                        with _wake:
-                            _wake.notify_all()
-        except psycopg.OperationalError as e:
-            log.warning("outbox listener lost its connection (%s)", e)
-            _stop.wait(1.0)
+def on_notices(conn: psycopg.Connection, notices: list[Notice]) -> None:
+    """Bus subscriber: an alert committed (or a delivery was retried): wake the sending threads."""
+    if any(n.type in ("alert", "outbox") for n in notices):
+        with _wake:
+            _wake.notify_all()
+
+
+bus.subscribe("alerts-outbox", on_notices)
 
 
 def start() -> None:
-    """Start this process's sending threads (RTCC_OUTBOX_WORKERS) and their listener."""
+    """Start this process's sending threads (RTCC_OUTBOX_WORKERS); the bus wakes them."""
     if _threads or not get_settings().outbox_worker:
         return
     _stop.clear()
     for i in range(max(1, get_settings().outbox_workers)):
         _threads.append(threading.Thread(target=_work, name=f"rtcc-outbox-{i}", daemon=True))
-    _threads.append(threading.Thread(target=_listen, name="rtcc-outbox-listen", daemon=True))
     for t in _threads:
         t.start()
+    bus.start()
 
 
 def stop() -> None:

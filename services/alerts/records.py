@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services import audit, auth, db, live
 from services.errors import NotFound, Unprocessable
-from services.ingest.pipeline import notify
+from services.bus import publish
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -42,10 +42,10 @@ def get_alert(conn: psycopg.Connection, alert_id: int) -> dict:
 
 
 @live.fetcher("alert")
-async def alert_messages(conn: psycopg.AsyncConnection, p: dict) -> list[dict]:
-    cur = await conn.execute(f"SELECT (jsonb_build_object('type', 'alert') || {ALERT_JSON})::text FROM alerts a "
-                             "WHERE a.id = ANY(%s) ORDER BY a.id", (p.get("ids") or [],))
-    return [orjson.loads(t) for (t,) in await cur.fetchall()]
+def alert_messages(conn: psycopg.Connection, p: dict) -> list[live.Message]:
+    cur = conn.execute(f"SELECT a.kind, (jsonb_build_object('type', 'alert') || {ALERT_JSON})::text FROM alerts a "
+                       "WHERE a.id = ANY(%s) ORDER BY a.id", (p.get("ids") or [],))
+    return [("alert", kind, t) for kind, t in cur.fetchall()]
 
 
 @router.get("/alerts", summary="Alerts, newest first")
@@ -108,7 +108,7 @@ def transition(conn: psycopg.Connection, alert_id: int, action: str, who: str, s
         conn.execute(f"UPDATE alerts SET status = %s, {col}_by = %s, {col}_at = now(), "
                      "notes = notes || jsonb_build_array(%s::jsonb || jsonb_build_object('at', now())) WHERE id = %s",
                      (status, who, orjson.dumps(note).decode(), alert_id))
-        notify(conn, {"type": "alert", "ids": [alert_id]})
+        publish(conn, "alert", {"ids": [alert_id]})
         return get_alert(conn, alert_id)
 
 
@@ -143,6 +143,6 @@ def add_note(alert_id: int, body: Step, request: Request,
                             "jsonb_build_object('at', now())) WHERE id = %s",
                             (orjson.dumps(note).decode(), alert_id)).rowcount:
             raise NotFound(f"no alert {alert_id}")
-        notify(conn, {"type": "alert", "ids": [alert_id]})
+        publish(conn, "alert", {"ids": [alert_id]})
         audit.record(conn, request, "alert.note", f"alerts/{alert_id}", {})
         return get_alert(conn, alert_id)

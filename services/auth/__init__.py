@@ -90,9 +90,13 @@ def require(permission: str):
 
 
 # -- layers -----------------------------------------------------------------------------------
+def reads_every_layer(principal: Principal) -> bool:
+    return principal.role == "admin"
+
+
 def may_read_layer(principal: Principal, layer) -> bool:
     """The catalog decides: a layer is read by the roles in its `roles` (admin reads everything)."""
-    return principal.role == "admin" or principal.role in layer.roles
+    return reads_every_layer(principal) or principal.role in layer.roles
 
 
 def check_layer(principal: Principal, layer) -> None:
@@ -104,22 +108,23 @@ def check_layer(principal: Principal, layer) -> None:
 LIVE_TYPE_LAYER = {"unit": "units", "task": "tasks", "camera": "cameras"}
 
 
-def live_view(principal: Principal, plates_ok: bool, m: dict) -> dict | None:
-    """What of one /api/live message this subscriber may see (None: nothing). Events follow their
-    layer's roles; plate data only with alpr:read and a stated purpose (`plates_ok`); a proximity
-    answer loses the ALPR reads in its recent context otherwise."""
+def live_readable(principal: Principal, type_: str, kind: str | None) -> bool:
+    """May this subscriber receive /api/live messages of this type (and event kind)? Events follow
+    their layer's roles, units/tasks/cameras the roles of their layer; other types reach every reader."""
     from layers.catalog import get_layer, layer_for_kind
-    t = m.get("type")
-    if t == "event":
-        layer = layer_for_kind(m.get("kind"))
-        if layer is not None and not may_read_layer(principal, layer):
-            return None
-    elif t in LIVE_TYPE_LAYER:
-        layer = get_layer(LIVE_TYPE_LAYER[t])
-        if layer is not None and not may_read_layer(principal, layer):
-            return None
-    if plates_ok:
-        return m
+    if type_ == "event":
+        layer = layer_for_kind(kind)
+    elif type_ in LIVE_TYPE_LAYER:
+        layer = get_layer(LIVE_TYPE_LAYER[type_])
+    else:
+        return True
+    return layer is None or may_read_layer(principal, layer)
+
+
+def live_without_plates(m: dict) -> dict | None:
+    """One /api/live message as a subscriber without plate rights (no alpr:read or no stated purpose)
+    sees it: nothing of an ALPR read or a message with a plate, a proximity answer without the ALPR
+    reads of its recent context. The message itself when it carries no plate data."""
     if m.get("plate") or m.get("kind") == "alpr_read":
         return None
     recent = m.get("recent")

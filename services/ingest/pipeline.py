@@ -1,7 +1,8 @@
-"""The one ingest pipeline: rows → models → (camera position | geocode) → H3 → COPY → NOTIFY.
+"""The one ingest pipeline: rows → models → (camera position | geocode) → H3 → COPY → bus notice.
 
 Every row is either stored, counted as a duplicate, or rejected with its reason (kept in
-ingest_rejects). A batch is one transaction; its NOTIFY is delivered when it commits.
+ingest_rejects). A batch is one transaction; its notice (services/bus.py) is the transaction's last
+write, and subscribers (live stream, tile cache, proximity worker) see it when the batch commits.
 """
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import psycopg
 
 from geo import geocode as geocoder
 from geo import h3cells
+from services import bus
 from services.errors import NotFound, Unprocessable
 from services.ingest import conflicts
 from services.ingest import feeds as F
 from services.ingest.model import Camera, Event, RowError, UnitPosition
 from services.settings import get_settings
 
-LIVE_CHANNEL = "rtcc_live"
 STAGE_COLS = ["row_no", "feed", "feed_id", "kind", "observed_at", "lon", "lat", "loc_method", "loc_score",
               "address", "h3_r7", "h3_r8", "h3_r9", "h3_r10", "type", "priority", "plate", "attrs"]
 
@@ -94,21 +95,22 @@ def ingest_rows(conn: psycopg.Connection, feed_name: str, rows: list[dict], orig
 
 def store_models(conn: psycopg.Connection, feed: F.Feed, good: list, res: IngestResult,
                  raw_rejects: list[tuple[int, str, str]] | None = None, origin: str = "api") -> IngestResult:
-    """Store already-validated models as one batch (one transaction, one NOTIFY). The bulk path."""
+    """Store already-validated models as one batch (one transaction, one notice). The bulk path."""
     raw_rejects = raw_rejects or []
     store = {"unit": _store_units, "camera": _store_cameras}.get(feed.kind, _store_events)
     with conn.transaction():
         batch = conn.execute("INSERT INTO ingest_batches (feed, origin) VALUES (%s, %s) RETURNING id",
                              (feed.name, origin)).fetchone()[0]
         res.batch_id = batch
-        if good:
-            store(conn, batch, good, res)
+        notice = store(conn, batch, good, res) if good else None
         if raw_rejects:
             with conn.cursor().copy("COPY ingest_rejects (batch_id, row_no, reason, raw) FROM STDIN") as cp:
                 for i, reason, raw in raw_rejects:
                     cp.write_row((batch, i, reason, raw))
         conn.execute("UPDATE ingest_batches SET accepted = %s, duplicates = %s, rejected = %s WHERE id = %s",
                      (res.accepted, res.duplicates, len(res.rejected), batch))
+        if notice is not None:
+            bus.publish(conn, *notice)  # last: it holds the bus lock until commit
     res.rejected.sort(key=lambda r: r["row"])
     return res
 
@@ -171,7 +173,10 @@ def _stage_rows(batch_events: Iterable[Event], resolutions: tuple[int, ...], new
                e.address, *cells, e.type, e.priority, e.plate, orjson.dumps(attrs, default=str).decode())
 
 
-def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res: IngestResult) -> None:
+Notice = tuple[str, dict] | None   # what a store function announces on the bus: (type, payload)
+
+
+def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res: IngestResult) -> Notice:
     resolutions = get_settings().h3_resolutions
     new_cells: set[int] = set()
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS events_stage (LIKE events_stage_template) ON COMMIT DELETE ROWS")
@@ -218,17 +223,16 @@ def _store_events(conn: psycopg.Connection, batch: int, events: list[Event], res
     if new_cells:
         _write_cells(conn, new_cells)
     on_events_stored(conn, batch, {e.kind for e in events}, lo, hi)
-    if res.accepted:
-        notify(conn, {"type": "events", "batch": batch, "n": res.accepted,
-                      "lo": lo.isoformat(), "hi": hi.isoformat(), "bbox": bbox,
-                      "kinds": sorted({e.kind for e in events})})
+    if not res.accepted:
+        return None
+    return "events", {"batch": batch, "n": res.accepted, "lo": lo.isoformat(), "hi": hi.isoformat(),
+                      "bbox": bbox, "kinds": sorted({e.kind for e in events})}
 
 
 def on_events_stored(conn: psycopg.Connection, batch: int, kinds: set[str], lo, hi) -> None:
-    """Work that must happen in the same transaction as the events (proximity snapshots, alert rules)."""
-    from services.alerts import evaluate as alert_rules  # imported here: they import live, live imports us
-    from services.proximity import jobs as proximity_jobs
-    proximity_jobs.on_events_stored(conn, batch)
+    """Work that must commit or roll back with the events: the alert rules. (Proximity is not here:
+    its worker subscribes to the bus and reacts to the committed batch.)"""
+    from services.alerts import evaluate as alert_rules  # imported here: the alerts' routers import ingest
     alert_rules.on_events_stored(conn, batch, kinds, lo, hi)
 
 
@@ -245,7 +249,7 @@ def _write_cells(conn: psycopg.Connection, cells: set[int]) -> None:
     _known_cells.update(cells)
 
 
-def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosition], res: IngestResult) -> None:
+def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosition], res: IngestResult) -> Notice:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS avl_stage (row_no int, unit_id text, callsign text, "
                  "type text, status text, observed_at timestamptz, lon float8, lat float8, heading real, "
                  "speed real, incident text) ON COMMIT DELETE ROWS")
@@ -280,11 +284,10 @@ def _store_units(conn: psycopg.Connection, batch: int, positions: list[UnitPosit
             incident_id = CASE WHEN EXCLUDED.status IN ('available', 'offduty') THEN NULL
                                ELSE COALESCE(EXCLUDED.incident_id, u.incident_id) END
         WHERE u.observed_at IS NULL OR EXCLUDED.observed_at >= u.observed_at""")
-    if res.accepted:
-        notify(conn, {"type": "units", "batch": batch, "n": res.accepted})
+    return ("units", {"batch": batch, "n": res.accepted}) if res.accepted else None
 
 
-def _store_cameras(conn: psycopg.Connection, batch: int, cams: list[Camera], res: IngestResult) -> None:
+def _store_cameras(conn: psycopg.Connection, batch: int, cams: list[Camera], res: IngestResult) -> Notice:
     seen: dict[str, Camera] = {}
     for c in cams:
         seen[c.id] = c  # last row for an id wins within a batch
@@ -311,10 +314,4 @@ def _store_cameras(conn: psycopg.Connection, batch: int, cams: list[Camera], res
             changed += cur.rowcount
     res.accepted = changed
     res.duplicates = len(cams) - changed
-    if changed:
-        notify(conn, {"type": "cameras", "batch": batch, "n": changed})
-
-
-def notify(conn: psycopg.Connection, payload: dict) -> None:
-    """Announce on the live channel; delivered to listeners when the transaction commits."""
-    conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, orjson.dumps(payload).decode()))
+    return ("cameras", {"batch": batch, "n": changed}) if changed else None

@@ -1,11 +1,10 @@
 """Per-process tile cache that stays correct when data changes.
 
-Every process LISTENs on the live channel (its own connection, in a daemon thread) and drops
-exactly the cached tiles a committed batch touched: same layer (event kind), and an event of the
-batch inside the tile's buffered bounds and time window (the batch's positions are read back by
-batch id; very large batches fall back to the batch's bbox and time range from the notice). Nothing is
-cached while the listener is not connected (a NOTIFY could be missed), and the whole cache is
-dropped when it reconnects. A tile rendered while an invalidation of its layer arrived is not
+The cache subscribes to the process's bus (services/bus.py) and drops exactly the cached tiles a
+committed batch touched: same layer (event kind), and an event of the batch inside the tile's
+buffered bounds and time window (the batch's positions are read back by batch id; very large
+batches fall back to the batch's bbox and time range from the notice). Nothing is cached while the
+bus is not connected, and the whole cache is dropped when it reconnects. A tile rendered while an invalidation of its layer arrived is not
 stored (it may predate the write). Entries also expire (`Layer.cache_s`, else the setting
 `tile_cache_max_age_s`); the size is the setting `tile_cache_mb`.
 """
@@ -20,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import orjson
 import psycopg
 
 from layers.catalog import CATALOG, Layer
-from services.ingest.pipeline import LIVE_CHANNEL
-from services.settings import database_url, get_settings
+from services.bus import Notice, bus
+from services.settings import get_settings
 from services.tiles.filters import Window, parse_instant
 
 log = logging.getLogger("rtcc.tiles")
@@ -64,11 +62,9 @@ class TileCache:
         self.generation: dict[str, int] = {}    # per layer id: bumped by every invalidation
         self.epoch = 0                          # bumped when the whole cache is dropped
         self.lock = threading.Lock()
-        self.ready = threading.Event()          # the listener is connected and LISTENing
+        self.ready = threading.Event()          # the bus is connected: notices reach us
         self.last_batch: int | None = None      # id of the last batch notice handled
         self.handled = 0                        # notices handled (tests wait on it)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
 
     @property
     def max_bytes(self) -> int:
@@ -162,46 +158,26 @@ class TileCache:
         self.handled += 1
         return dropped
 
-    # -- the listener ----------------------------------------------------------------------
+    # -- the bus subscription ---------------------------------------------------------------
     def start(self) -> None:
-        """Start this process's listener (idempotent); caching begins once it is connected."""
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="rtcc-tile-cache", daemon=True)
-            self._thread.start()
+        """Make sure the process's bus runs; caching begins once it is connected."""
+        bus.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self.ready.clear()
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        delay = 0.5
-        while not self._stop.is_set():
+    def on_notices(self, conn: psycopg.Connection, notices: list[Notice]) -> None:
+        for n in notices:
+            p = {**n.payload, "type": n.type}
             try:
-                with psycopg.connect(database_url(), autocommit=True) as conn, \
-                        psycopg.connect(database_url(), autocommit=True) as query:
-                    conn.execute(f"LISTEN {LIVE_CHANNEL}")
-                    self.clear()
-                    self.ready.set()
-                    delay = 0.5
-                    while not self._stop.is_set():
-                        for n in conn.notifies(timeout=1.0):
-                            try:
-                                p = orjson.loads(n.payload)
-                                self.handle(p, batch_points(query, p) if self.entries else None)
-                            except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as e:
-                                log.warning("tile cache: bad notice %r (%s)", n.payload[:200], e)
-            except Exception as e:  # database restart: stop caching, reconnect with backoff
-                self.ready.clear()
-                self.clear()
-                (log.warning if delay == 0.5 else log.debug)(
-                    "tile cache listener lost its connection (%s); retrying in %.1fs", e, delay)
-                self._stop.wait(delay)
-                delay = min(delay * 2, 10)
-        self.ready.clear()
+                self.handle(p, batch_points(conn, p) if self.entries else None)
+            except (ValueError, TypeError, KeyError) as e:
+                log.warning("tile cache: bad notice %s %r (%s)", n.id, str(n.payload)[:200], e)
+
+    def on_bus_state(self, connected: bool) -> None:
+        """Anything cached may be stale across a disconnection: drop it all, both ways."""
+        self.clear()
+        if connected:
+            self.ready.set()
+        else:
+            self.ready.clear()
 
 
 class Points:
@@ -249,3 +225,4 @@ def entry_for(layer: Layer, body: bytes, bounds, window: Window, kinds) -> Entry
 
 
 cache = TileCache()
+bus.subscribe("tiles", cache.on_notices, cache.on_bus_state)

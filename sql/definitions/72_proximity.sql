@@ -56,31 +56,11 @@ BEGIN
                                      (p->>'recent_min')::float8, (p->>'exclude_id')::bigint));
 END $$;
 
--- Inside an ingest batch's transaction: queue its incidents, calls and gunshots that have a
--- location (bulk origins 'demo' and 'synth' are skipped) and hold a transaction lock the worker
--- waits on, so it starts the moment the batch commits. Returns the number queued.
-CREATE OR REPLACE FUNCTION rtcc_proximity_enqueue(batch bigint) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE n integer;
-BEGIN
-    IF (SELECT b.origin IN ('demo', 'synth') FROM ingest_batches b WHERE b.id = batch) IS NOT FALSE THEN
-        RETURN 0;
-    END IF;
-    INSERT INTO proximity_jobs (event_id, observed_at, batch_id)
-    SELECT e.id, e.observed_at, e.batch_id
-    FROM events e
-    WHERE e.batch_id = batch AND e.kind IN ('cad_incident', 'call', 'gunshot') AND e.geom IS NOT NULL
-    ON CONFLICT (event_id) DO NOTHING;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n > 0 THEN
-        PERFORM pg_advisory_xact_lock(74195, (batch % 2147483647)::integer);
-    END IF;
-    RETURN n;
-END $$;
-
 -- Compute, store and announce the answer for one event (the caller's transaction): removes its job
--- and NOTIFYs rtcc_live with {"type": "proximity", "event_id": ...}. Returns false when the event
--- no longer exists or has no location. p.routed (the units' ETAs) is used, not stored.
+-- and publishes a "proximity" notice on the bus ({"event_id": ..., "kind": ...}; it holds the bus
+-- lock until the caller commits, so commit right after). Returns false when the event no longer
+-- exists or has no location. p.routed (the units' ETAs) is used, not stored. The worker that
+-- queues and calls it: services/proximity/jobs.py.
 CREATE OR REPLACE FUNCTION rtcc_proximity_run(ev bigint, p jsonb) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -106,7 +86,6 @@ BEGIN
             || res::jsonb)
     ON CONFLICT (event_id) DO UPDATE SET observed_at = EXCLUDED.observed_at, kind = EXCLUDED.kind,
         computed_at = EXCLUDED.computed_at, params = EXCLUDED.params, result = EXCLUDED.result;
-    PERFORM pg_notify('rtcc_live', json_build_object('type', 'proximity', 'event_id', e.id,
-                                                     'kind', e.kind)::text);
+    PERFORM rtcc_live_publish('proximity', jsonb_build_object('event_id', e.id, 'kind', e.kind));
     RETURN true;
 END $$;
