@@ -133,8 +133,8 @@ class Bus:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                with psycopg.connect(database_url(), autocommit=True) as listen, \
-                        psycopg.connect(database_url(), autocommit=True) as query:
+                with psycopg.connect(database_url(), autocommit=True, application_name="rtcc-bus") as listen, \
+                        psycopg.connect(database_url(), autocommit=True, application_name="rtcc-bus") as query:
                     listen.execute(f"LISTEN {CHANNEL}")
                     if self.last_id is None:
                         self.last_id = head(query)   # a new process starts at the head

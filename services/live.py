@@ -299,7 +299,7 @@ async def live(request: Request,
                last_event_id: str | None = Header(None, max_length=40, include_in_schema=False)):
     want_kinds = {k.strip() for k in kinds.split(",")} if kinds else None
     want_types = {t.strip() for t in types.split(",")} if types else None
-    resume = since_id or last_event_id
+    resume = last_event_id or since_id   # EventSource's own header is newer than the URL it reconnects to
     after = parse_id(resume) if resume else None
     # Plate data (ALPR events, hotlisted plates in proximity answers) reaches only a subscriber
     # allowed to read it who stated a purpose; asked for explicitly without one: 403.

@@ -260,26 +260,33 @@ def server_url(app):
     t.join(timeout=10)
 
 
-def live_subscribe(url: str, headers: dict | None = None) -> tuple[queue.Queue, threading.Event]:
+def live_subscribe(url: str, headers: dict | None = None,
+                   ids: bool = False) -> tuple[queue.Queue, threading.Event]:
     """A real SSE client on /api/live in a thread, connected when this returns: messages arrive in
-    the queue as (event, data); set the event to stop it. As admin unless `headers` say otherwise
-    (auth_headers(role), PURPOSE for plate data)."""
+    the queue as (event, data) — (event, data, id) with ids=True, plus ("end", None, last id) when
+    the server ends the stream; set the event to stop it. As admin unless `headers` say
+    otherwise (auth_headers(role), PURPOSE for plate data)."""
     import httpx
     out: queue.Queue = queue.Queue()
     stop, ready = threading.Event(), threading.Event()
 
     def listen() -> None:
-        with httpx.Client(timeout=None, headers=headers) as c, c.stream("GET", url) as r:
+        last_id = None
+        with httpx.Client(timeout=None) as c, c.stream("GET", url, headers=headers or {}) as r:
             ev = None
             for line in r.iter_lines():
                 if line.startswith(": connected"):
                     ready.set()
+                elif line.startswith("id: "):
+                    last_id = line[4:]
                 elif line.startswith("event: "):
                     ev = line[7:]
                 elif line.startswith("data: "):
-                    out.put((ev, json.loads(line[6:])))
+                    out.put((ev, json.loads(line[6:]), last_id) if ids else (ev, json.loads(line[6:])))
                 if stop.is_set():
                     return
+        if ids:
+            out.put(("end", None, last_id))
 
     threading.Thread(target=listen, daemon=True).start()
     assert ready.wait(10), f"no SSE connection to {url}"

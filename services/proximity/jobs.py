@@ -135,7 +135,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 if conn is None or conn.closed:
-                    conn = db.connect(autocommit=True)
+                    conn = db.connect(autocommit=True, application_name="rtcc-proximity")
                     self.connects += 1
                 self._wake.clear()
                 self._drain(conn)

@@ -27,10 +27,24 @@ export class LiveFeed {
 
   kindInfo(kind) { return this.kinds[kind] || { icon: '•', color: '#adb5bd', title: kind }; }
 
-  connect() {
+  /** Every message has an id; on a reconnect EventSource resumes after the last one by itself
+   *  (Last-Event-ID). `resync` means this client fell behind (resume from its since_id at once) or
+   *  asked for messages no longer kept ("expired": reload the layers, continue from the newest). */
+  connect(sinceId) {
     if (!this.catalog.services.live) { this.setStatus('off', 'live stream unavailable'); return; }
-    const es = new EventSource('/api/live');
+    const es = new EventSource(sinceId ? `/api/live?since_id=${encodeURIComponent(sinceId)}` : '/api/live');
     this.es = es;
+    es.addEventListener('resync', m => {
+      const r = JSON.parse(m.data);
+      if (r.reason === 'expired') {
+        this.refreshUnits();
+        this.refreshEvents(Object.keys(this.kinds));
+        this.refreshTasks();
+        return;  // the server continues from the newest message on this stream
+      }
+      es.close();
+      this.connect(r.since_id);
+    });
     es.onopen = () => this.setStatus('on', 'live');
     es.onerror = () => this.setStatus(es.readyState === EventSource.CLOSED ? 'off' : 'wait', 'reconnecting…');
     es.addEventListener('event', m => this.onEvent(JSON.parse(m.data)));
