@@ -6,6 +6,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import psycopg
+
 from services.ingest.pipeline import ingest_rows
 from services.proximity.jobs import worker
 
@@ -59,7 +61,7 @@ def test_a_live_incident_is_answered_before_a_bulk_backlog(client, conn):
         conn.execute("DELETE FROM events WHERE batch_id = %s", (bulk.batch_id,))
 
 
-def test_the_worker_reconnects_and_resumes_by_itself_after_an_outage(client, conn):
+def test_the_worker_reconnects_and_resumes_by_itself_after_an_outage(client, conn, admin_url):
     """The database refuses connections and drops the worker's: queued work is done once it is back,
     without a new incident to wake it."""
     worker.start()
@@ -70,7 +72,8 @@ def test_the_worker_reconnects_and_resumes_by_itself_after_an_outage(client, con
     ev = _event_id(conn, "gunshot", fid)
     connects = worker.connects
     db = conn.execute("SELECT current_database()").fetchone()[0]
-    conn.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS false')
+    admin = psycopg.connect(admin_url, autocommit=True)
+    admin.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS false')
     try:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
                      "AND application_name IN ('rtcc-proximity', 'rtcc-bus')")
@@ -80,7 +83,8 @@ def test_the_worker_reconnects_and_resumes_by_itself_after_an_outage(client, con
         time.sleep(1.5)   # the worker fails to reconnect a few times meanwhile
         assert not _result(conn, ev)
     finally:
-        conn.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS true')
+        admin.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS true')
+        admin.close()
     assert _wait(lambda: _result(conn, ev)), "the worker did not resume after the database came back"
     assert worker.connects > connects
     assert res.accepted == 1
