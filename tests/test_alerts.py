@@ -169,8 +169,9 @@ def test_gunshot_near_a_school_builtin(client, conn):
 
 
 def test_alert_event_on_live_stream(server_url):
-    # alerts carry plates: plate data on the stream needs a stated purpose
-    out, stop = live_subscribe(server_url + "/api/live?types=alert", {**auth_headers("admin"), **PURPOSE})
+    # a hotlist hit names a plate: only a subscriber with alpr:read and a stated purpose gets it
+    out, stop = live_subscribe(server_url + "/api/live?types=alert", {**auth_headers("analyst"), **PURPOSE})
+    blind, stop_blind = live_subscribe(server_url + "/api/live?types=alert", auth_headers("cad"))
     p = plate()
     httpx.post(server_url + "/api/hotlists/live-test?mode=append", json=[{"plate": p, "reason": "AMBER alert"}])
     httpx.post(server_url + "/api/ingest/alpr", json=[read(p)])
@@ -180,7 +181,12 @@ def test_alert_event_on_live_stream(server_url):
     httpx.post(f"{server_url}/api/alerts/{aid}/ack")
     got = _wait_for(out, lambda it: it[0] == "alert" and it[1]["id"] == aid and it[1]["status"] == "acknowledged")
     stop.set()
+    stop_blind.set()
     assert got is not None, "the acknowledgement is announced too"
+    seen = []
+    while not blind.empty():
+        seen.append(blind.get_nowait())
+    assert not [m for m in seen if (m[1].get("event") or {}).get("plate") == p], "plate data reached a role without alpr:read"
 
 
 def test_bulk_origins_raise_no_alerts(conn, client):

@@ -169,7 +169,8 @@ def test_a_client_too_slow_gets_resync_and_loses_nothing_by_resuming(server_url,
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect((host, int(port)))
-        s.sendall(b"GET /api/live?types=event&kinds=gunshot HTTP/1.0\r\nHost: test\r\n\r\n")
+        s.sendall(b"GET /api/live?types=event&kinds=gunshot HTTP/1.0\r\nHost: test\r\nAuthorization: "
+                  + auth_headers("admin")["Authorization"].encode() + b"\r\n\r\n")
         buf = b""
         while b": connected" not in buf:
             buf += s.recv(4096)

@@ -167,3 +167,27 @@ def test_live_stream_sends_each_subscriber_what_its_role_may_see(server_url):
     assert r.status_code == 403 and "reason" in r.json()["detail"]
     r = httpx.get(server_url + "/api/live", headers=auth_headers(None), timeout=5)
     assert r.status_code == 401
+
+
+def test_a_resumed_stream_keeps_the_subscribers_filter(server_url, conn):
+    """Messages read back from the log on resume (since_id) pass the same role and plate filter."""
+    from services import bus
+    since = bus.head(conn)
+    tag = uuid.uuid4().hex[:8]
+    now = datetime.now(timezone.utc).isoformat()
+    _ingest(server_url, "alpr", [{"id": f"rs-{tag}", "plate": f"RS{tag[:5]}", "observed_at": now,
+                                  "lon": -76.61, "lat": 39.29}])
+    _ingest(server_url, "gunshot", [{"id": f"rs-g-{tag}", "observed_at": now, "lon": -76.61, "lat": 39.29}])
+    url = server_url + f"/api/live?types=event&since_id={since}"
+    subs = {"viewer": live_subscribe(url, auth_headers("viewer")),
+            "analyst-no-purpose": live_subscribe(url, auth_headers("analyst")),
+            "analyst": live_subscribe(url, {**auth_headers("analyst"), **PURPOSE})}
+    got = {k: _drain(q, 3) for k, (q, _) in subs.items()}
+    for _, stop in subs.values():
+        stop.set()
+
+    def kinds(k):
+        return {d.get("kind") for ev, d in got[k] if ev == "event" and d.get("feed_id", "").endswith(tag)}
+    assert kinds("analyst") == {"alpr_read", "gunshot"}
+    assert kinds("viewer") == {"gunshot"}
+    assert kinds("analyst-no-purpose") == {"gunshot"}

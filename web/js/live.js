@@ -28,13 +28,17 @@ export class LiveFeed {
   kindInfo(kind) { return this.kinds[kind] || { icon: '•', color: '#adb5bd', title: kind }; }
 
   /** Every message has an id; on a reconnect EventSource resumes after the last one by itself
-   *  (Last-Event-ID). `resync` means this client fell behind (resume from its since_id at once) or
-   *  asked for messages no longer kept ("expired": reload the layers, continue from the newest). */
+   *  (Last-Event-ID). When the browser gives up (an error status while the server restarts) we open
+   *  a new stream from the last id we saw (?since_id=). `resync` means this client fell behind
+   *  (resume from its since_id at once) or asked for messages no longer kept ("expired": reload the
+   *  layers, continue from the newest). */
   connect(sinceId) {
     if (!this.catalog.services.live) { this.setStatus('off', 'live stream unavailable'); return; }
-    const es = new EventSource(sinceId ? `/api/live?since_id=${encodeURIComponent(sinceId)}` : '/api/live');
+    if (sinceId) this.lastId = sinceId;
+    const es = new EventSource(this.lastId ? `/api/live?since_id=${encodeURIComponent(this.lastId)}` : '/api/live');
     this.es = es;
-    es.addEventListener('resync', m => {
+    const on = (type, fn) => es.addEventListener(type, m => { if (m.lastEventId) this.lastId = m.lastEventId; fn(m); });
+    on('resync', m => {
       const r = JSON.parse(m.data);
       if (r.reason === 'expired') {
         this.refreshUnits();
@@ -46,13 +50,18 @@ export class LiveFeed {
       this.connect(r.since_id);
     });
     es.onopen = () => this.setStatus('on', 'live');
-    es.onerror = () => this.setStatus(es.readyState === EventSource.CLOSED ? 'off' : 'wait', 'reconnecting…');
-    es.addEventListener('event', m => this.onEvent(JSON.parse(m.data)));
-    es.addEventListener('unit', () => this.refreshUnits());
-    es.addEventListener('camera', () => { this.layers.refresh('cameras'); this.layers.refresh('camera_cones'); });
-    es.addEventListener('task', () => this.refreshTasks());
-    es.addEventListener('proximity', m => this.onProximity(JSON.parse(m.data)));
-    es.addEventListener('alert', m => this.onAlert?.(JSON.parse(m.data)));
+    es.onerror = () => {
+      this.setStatus('wait', 'reconnecting…');
+      if (es.readyState !== EventSource.CLOSED || this.es !== es) return;  // the browser retries by itself
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => { if (this.es === es) this.connect(); }, 2000 + Math.random() * 1000);
+    };
+    on('event', m => this.onEvent(JSON.parse(m.data)));
+    on('unit', () => this.refreshUnits());
+    on('camera', () => { this.layers.refresh('cameras'); this.layers.refresh('camera_cones'); });
+    on('task', () => this.refreshTasks());
+    on('proximity', m => this.onProximity(JSON.parse(m.data)));
+    on('alert', m => this.onAlert?.(JSON.parse(m.data)));
   }
 
   setStatus(state, text) {
