@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import httpx
 import psycopg
 
-from _common import ROOT, free_port, pct, scratch_db  # noqa: E402  (bench/ on sys.path when run as a script)
+from _common import HEADERS, ROOT, _identity, free_port, pct, scratch_db  # noqa: E402  (bench/ on sys.path when run as a script)
 
 EVENT_ID = re.compile(rb"id: ([0-9.]+)\nevent: event\n")
 ANY_ID = re.compile(rb"id: ([0-9.]+)\n")
@@ -75,7 +75,7 @@ class Server:
 
 # -- SSE clients (in child processes) -------------------------------------------------------------------
 
-async def _client(port: int, seen: set, state: dict, stop_at: list, counts, slot: int) -> None:
+async def _client(port: int, auth: str, seen: set, state: dict, stop_at: list, counts, slot: int) -> None:
     last = None
     while time.monotonic() < stop_at[0]:
         try:
@@ -84,7 +84,7 @@ async def _client(port: int, seen: set, state: dict, stop_at: list, counts, slot
             await asyncio.sleep(0.2)
             continue
         state["connects"] += 1
-        head = f"GET /api/live?types=event HTTP/1.0\r\nHost: bench\r\n"
+        head = f"GET /api/live?types=event HTTP/1.0\r\nHost: bench\r\n{auth}"
         if last:
             head += f"Last-Event-ID: {last}\r\n"
         w.write((head + "\r\n").encode())
@@ -117,12 +117,12 @@ async def _client(port: int, seen: set, state: dict, stop_at: list, counts, slot
         await asyncio.sleep(0.2)   # the server went away or ended the stream: resume after `last`
 
 
-def _client_proc(port: int, n: int, until: float, ctl_q: mp.Queue, out_q: mp.Queue, counts, first: int) -> None:
+def _client_proc(port: int, auth: str, n: int, until: float, ctl_q: mp.Queue, out_q: mp.Queue, counts, first: int) -> None:
     async def main():
         stop_at = [time.monotonic() + until]
         sets = [set() for _ in range(n)]
         states = [{"connects": 0, "resyncs": 0} for _ in range(n)]
-        tasks = [asyncio.create_task(_client(port, sets[i], states[i], stop_at, counts, first + i)) for i in range(n)]
+        tasks = [asyncio.create_task(_client(port, auth, sets[i], states[i], stop_at, counts, first + i)) for i in range(n)]
         ctl = asyncio.get_running_loop().run_in_executor(None, ctl_q.get)   # seconds left to drain
         while True:
             done, _ = await asyncio.wait([ctl], timeout=0.5)
@@ -192,9 +192,10 @@ def run(db_url: str, name: str, clients: int, rate: int, seconds: float, workers
     procs_n = min(8, max(1, clients // 40))
     per = [clients // procs_n + (1 if i < clients % procs_n else 0) for i in range(procs_n)]
     ctls, outs = [mp.Queue() for _ in per], [mp.Queue() for _ in per]
+    auth = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())   # admin key + purpose: ALPR reads are plate data
     counts = mp.Array("i", clients, lock=False)   # distinct events per client, updated live
     firsts = [sum(per[:i]) for i in range(len(per))]
-    procs = [mp.Process(target=_client_proc, args=(server.port, n, seconds + 300, c, o, counts, f))
+    procs = [mp.Process(target=_client_proc, args=(server.port, auth, n, seconds + 300, c, o, counts, f))
              for n, c, o, f in zip(per, ctls, outs, firsts)]
     for p in procs:
         p.start()
@@ -245,6 +246,7 @@ def main() -> None:
     ap.add_argument("--scenarios", default="steady,db-restart,server-kill")
     a = ap.parse_args()
     db_url = scratch_db("rtcc_bench_live", reference=False)
+    _identity(db_url)
     for name in a.scenarios.split(","):
         run(db_url, name.strip(), a.clients, a.rate, a.seconds, a.workers)
 

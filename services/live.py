@@ -31,7 +31,7 @@ from fastapi.responses import StreamingResponse
 from services import audit, auth, db
 from services.bus import Notice, bus
 from services import bus as bus_log
-from services.errors import BadRequest
+from services.errors import BadRequest, Unavailable
 from services.settings import get_settings
 
 log = logging.getLogger("rtcc.live")
@@ -41,6 +41,7 @@ KEY_BITS = 24                  # a message key is notice id << 24 | index within
 LAST = (1 << KEY_BITS) - 1     # the index of a notice's last message (its id is the notice id alone)
 CHUNK = 2000                   # messages written to a client at once at most
 KEEPALIVE_S = 15.0
+BUS_WAIT_S = 5.0               # a subscriber waits this long for the bus to (re)connect, then 503
 REPLAY_NOTICES = 200           # notices read back from the database per page
 
 Message = tuple[str, "str | None", str]           # (type, event kind or None, JSON text)
@@ -245,11 +246,12 @@ def replay(after: int, upto: int) -> tuple[list[Frame], int]:
     return items, min(notices[-1].id << KEY_BITS | LAST, upto)
 
 
-def _expired(after: int) -> bool:
-    """Some notice after `after` may have been pruned from the log."""
-    needed = (after >> KEY_BITS) + (1 if after & LAST == LAST else 0)
+def _expired(after: int | None) -> bool:
+    """Some notice after `after` may have been pruned from the log. Asked of the database on every
+    subscription, also without `after`: during an outage the answer is a 503, not an endless stream."""
     with db.pool().connection() as conn:
-        return needed < bus_log.pruned_below(conn)
+        below = bus_log.pruned_below(conn)
+    return after is not None and (after >> KEY_BITS) + (1 if after & LAST == LAST else 0) < below
 
 
 def _resync(key: int, reason: str) -> bytes:
@@ -288,7 +290,8 @@ class _Filter:
 @router.get("/live", summary="Live stream of new events, unit moves and proximity results (SSE, resumable)",
             response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}},
-                       400: {"description": "Last-Event-ID or since_id is not an id of this stream"}})
+                       400: {"description": "Last-Event-ID or since_id is not an id of this stream"},
+                       503: {"description": "the database (or the bus's connection to it) is unavailable"}})
 async def live(request: Request,
                principal: auth.Principal = Depends(auth.require("events:read")),
                kinds: str | None = Query(None, description="Comma-separated event kinds to receive (default all)"),
@@ -314,20 +317,23 @@ async def live(request: Request,
                              {"kinds": sorted(want_kinds) if want_kinds else "all",
                               **({"since_id": resume} if resume else {})})
         await run_in_threadpool(_audit)
+    expired = await run_in_threadpool(_expired, after)
     hub.start()
+    for _ in range(int(BUS_WAIT_S / 0.05)):  # positions mean nothing until the bus has read the log's head
+        if hub.synced.is_set() and bus.ready.is_set():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise Unavailable("the live stream is reconnecting to the database, retry shortly")
     filt = _Filter(principal, plates_ok, want_types, want_kinds)
 
     async def stream():
         wake = asyncio.Event()
         hub.register(wake)
         try:
-            for _ in range(200):  # positions mean nothing until the bus has read the log's head
-                if hub.synced.is_set():
-                    break
-                await asyncio.sleep(0.05)
             yield b"retry: 2000\n: connected\n\n"
             pos = after
-            if pos is not None and await run_in_threadpool(_expired, pos):
+            if expired:
                 pos = None
                 yield _resync(hub.head, "expired")
             if pos is None:
