@@ -246,11 +246,9 @@ def replay(after: int, upto: int) -> tuple[list[Frame], int]:
     return items, min(notices[-1].id << KEY_BITS | LAST, upto)
 
 
-def _expired(after: int | None) -> bool:
-    """Some notice after `after` may have been pruned from the log. Asked of the database on every
-    subscription, also without `after`: during an outage the answer is a 503, not an endless stream."""
-    with db.pool().connection() as conn:
-        below = bus_log.pruned_below(conn)
+def _expired(conn: psycopg.Connection, after: int | None) -> bool:
+    """Some notice after `after` may have been pruned from the log."""
+    below = bus_log.pruned_below(conn)
     return after is not None and (after >> KEY_BITS) + (1 if after & LAST == LAST else 0) < below
 
 
@@ -310,14 +308,18 @@ async def live(request: Request,
         auth.require_purpose(request)
     plates_ok = auth.may_read_plates(request)
     alpr_events = (want_types is None or "event" in want_types) and (want_kinds is None or want_kinds & audit.PERSONAL_KINDS)
-    if plates_ok and (alpr_events or want_types is None or "proximity" in want_types):
-        def _audit():
-            with db.pool().connection() as conn:
+    audited = plates_ok and (alpr_events or want_types is None or "proximity" in want_types)
+
+    def _open() -> bool:
+        # A stream is only promised while the database answers; during an outage the subscriber gets
+        # the 503 + Retry-After every route gives (a cached sign-in needs no database to get here).
+        with db.pool().connection() as conn:
+            if audited:
                 audit.record(conn, request, "live.subscribe", "api/live",
                              {"kinds": sorted(want_kinds) if want_kinds else "all",
                               **({"since_id": resume} if resume else {})})
-        await run_in_threadpool(_audit)
-    expired = await run_in_threadpool(_expired, after)
+            return _expired(conn, after)
+    expired = await run_in_threadpool(_open)
     hub.start()
     for _ in range(int(BUS_WAIT_S / 0.05)):  # positions mean nothing until the bus has read the log's head
         if hub.synced.is_set() and bus.ready.is_set():

@@ -77,14 +77,20 @@ def test_prune_keeps_the_newest_and_records_the_horizon(client, conn):
     # the proximity worker reads the log too: its cursor passes the head before rows go (moved here
     # as the worker moves it, since a worker busy with a backlog of answers moves it only when woken)
     from services.proximity.jobs import queue_new
-    head = bus_log.head(conn)
-    assert _wait(lambda: queue_new(conn) >= 0 and conn.execute(
-        "SELECT last_id FROM bus_cursors WHERE name = 'proximity'").fetchone()[0] >= head, 30)
-    ids = [bus_log.publish(conn, "test", {"i": i}) for i in range(5)]
-    conn.execute("SELECT rtcc_live_prune(interval '1 hour', 2)")
-    left = [r[0] for r in conn.execute("SELECT id FROM live_log ORDER BY id")]
-    assert left[-2:] == ids[-2:] and len(left) == 2
-    assert bus_log.pruned_below(conn) == ids[-2]
-    conn.execute("SELECT rtcc_live_prune(interval '0 hours', 100)")   # everything is old: the head stays
-    assert [r[0] for r in conn.execute("SELECT id FROM live_log")] == [ids[-1]]
-    assert bus_log.head(conn) == ids[-1]
+    # the app's own writers (proximity answers, alerts) publish too: hold the bus's lock (the one
+    # rtcc_live_publish takes) so that the log holds exactly what this test wrote
+    conn.execute("SELECT pg_advisory_lock(74196)")
+    try:
+        head = bus_log.head(conn)
+        assert _wait(lambda: queue_new(conn) >= 0 and conn.execute(
+            "SELECT last_id FROM bus_cursors WHERE name = 'proximity'").fetchone()[0] >= head, 30)
+        ids = [bus_log.publish(conn, "test", {"i": i}) for i in range(5)]
+        conn.execute("SELECT rtcc_live_prune(interval '1 hour', 2)")
+        left = [r[0] for r in conn.execute("SELECT id FROM live_log ORDER BY id")]
+        assert left[-2:] == ids[-2:] and len(left) == 2
+        assert bus_log.pruned_below(conn) == ids[-2]
+        conn.execute("SELECT rtcc_live_prune(interval '0 hours', 100)")   # everything is old: the head stays
+        assert [r[0] for r in conn.execute("SELECT id FROM live_log")] == [ids[-1]]
+        assert bus_log.head(conn) == ids[-1]
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(74196)")
