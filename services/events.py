@@ -15,7 +15,7 @@ from layers.catalog import CATALOG
 from services import audit, auth, db
 from services.errors import Conflict, NotFound, Unprocessable
 from services.ingest.feeds import in_service_area
-from services.ingest.pipeline import notify
+from services.bus import publish
 from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["events"])
@@ -68,7 +68,7 @@ def place(request: Request, body: Placement, event_id: int = Path(ge=1, le=2**63
         audit.record(conn, request, "events.locate", f"events/{event_id}",
                      {"lon": body.lon, "lat": body.lat, "previous": method, "note": body.note})
         layers = [layer.id for layer in CATALOG if layer.event_kind == kind or layer.aggregate == "h3"]
-        notify(conn, {"type": "layers", "layers": layers, "bbox": [body.lon, body.lat, body.lon, body.lat]})
+        publish(conn, "layers", {"layers": layers, "bbox": [body.lon, body.lat, body.lon, body.lat]})
         out = conn.execute("SELECT id, kind, feed_id, loc_method, ST_X(geom), ST_Y(geom), district, beat "
                            "FROM events WHERE id = %s AND observed_at = %s", (event_id, at)).fetchone()
     return dict(zip(("id", "kind", "feed_id", "loc_method", "lon", "lat", "district", "beat"), out))

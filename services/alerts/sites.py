@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from services import audit, auth, db
 from services.errors import ErrorBody, Unprocessable
-from services.ingest.pipeline import notify
+from services.bus import publish
 from services.ingest.routes import read_body
 from services.settings import get_settings
 
@@ -107,7 +107,7 @@ async def post_sites(request: Request, mode: Literal["append", "replace"] = "app
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO sites (name, kind, address, geom) "
                                 "VALUES (%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))", good)
-            notify(conn, {"type": "layers", "layers": ["sites"]})
+            publish(conn, "layers", {"layers": ["sites"]})
             total = conn.execute("SELECT count(*) FROM sites").fetchone()[0]
         with db.pool().connection() as conn:  # after the load: an audit row holds the chain's head until commit
             audit.record(conn, request, "sites.load", "api/sites",
