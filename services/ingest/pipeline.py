@@ -98,19 +98,23 @@ def store_models(conn: psycopg.Connection, feed: F.Feed, good: list, res: Ingest
     """Store already-validated models as one batch (one transaction, one notice). The bulk path."""
     raw_rejects = raw_rejects or []
     store = {"unit": _store_units, "camera": _store_cameras}.get(feed.kind, _store_events)
-    with conn.transaction():
-        batch = conn.execute("INSERT INTO ingest_batches (feed, origin) VALUES (%s, %s) RETURNING id",
-                             (feed.name, origin)).fetchone()[0]
-        res.batch_id = batch
-        notice = store(conn, batch, good, res) if good else None
-        if raw_rejects:
-            with conn.cursor().copy("COPY ingest_rejects (batch_id, row_no, reason, raw) FROM STDIN") as cp:
-                for i, reason, raw in raw_rejects:
-                    cp.write_row((batch, i, reason, raw))
-        conn.execute("UPDATE ingest_batches SET accepted = %s, duplicates = %s, rejected = %s WHERE id = %s",
-                     (res.accepted, res.duplicates, len(res.rejected), batch))
-        if notice is not None:
-            bus.publish(conn, *notice)  # last: it holds the bus lock until commit
+    try:
+        with conn.transaction():
+            batch = conn.execute("INSERT INTO ingest_batches (feed, origin) VALUES (%s, %s) RETURNING id",
+                                 (feed.name, origin)).fetchone()[0]
+            res.batch_id = batch
+            notice = store(conn, batch, good, res) if good else None
+            if raw_rejects:
+                with conn.cursor().copy("COPY ingest_rejects (batch_id, row_no, reason, raw) FROM STDIN") as cp:
+                    for i, reason, raw in raw_rejects:
+                        cp.write_row((batch, i, reason, raw))
+            conn.execute("UPDATE ingest_batches SET accepted = %s, duplicates = %s, rejected = %s WHERE id = %s",
+                         (res.accepted, res.duplicates, len(res.rejected), batch))
+            if notice is not None:
+                bus.publish(conn, *notice)  # last: it holds the bus lock until commit
+    except BaseException:
+        _known_cells.clear()  # the cells this batch wrote were rolled back with it: forget them all
+        raise
     res.rejected.sort(key=lambda r: r["row"])
     return res
 
