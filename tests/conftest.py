@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -233,6 +234,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, seconds: float, alive=None) -> None:
+    """Until the server at url answers /healthz with 200 (at most `seconds`); alive(), when given,
+    is checked on each try (a server process that exited fails at once, with what it says)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if alive is not None:
+            alive()
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def server_url(app):
     """The app served over real HTTP (uvicorn in a thread), for GDAL, browsers and SSE."""
@@ -248,13 +264,7 @@ def server_url(app):
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
+    wait_healthy(url, seconds=10)
     yield url
     server.should_exit = True
     t.join(timeout=10)

@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 
-from tests.conftest import PURPOSE, TEMPLATE, _url_for, api_key, free_port
+from tests.conftest import PURPOSE, TEMPLATE, _url_for, api_key, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -62,14 +60,9 @@ def fuzz_server(database_url, admin_url, tmp_path_factory):
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+        def alive():
             assert proc.poll() is None, log.read_text()[-2000:]
-            time.sleep(0.1)
+        wait_healthy(url, 30, alive)
         yield url, key
     finally:
         proc.terminate()

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port, live_subscribe
+from tests.conftest import ROOT, free_port, live_subscribe, wait_healthy
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,9 @@ def two_servers(database_url):
                 cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}))
             urls.append(f"http://127.0.0.1:{port}")
         for url, p in zip(urls, procs):
-            for _ in range(1200):
+            def alive(p=p):
                 assert p.poll() is None, "app process exited"
-                try:
-                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
+            wait_healthy(url, 60, alive)
         yield urls
     finally:
         for p in procs:
