@@ -126,6 +126,25 @@ def test_pdf_report_text(client, case):
     assert "exported by test-admin" in text
 
 
+def test_pdf_prints_a_long_unbroken_note_whole(client):
+    """A 20,000-character note with no space (a pasted hash or URL; the fuzzer sends one) wraps at
+    inserted zero-width spaces: WeasyPrint's search for a break in one long run grew with the square
+    of its length (15-25 s, past the fuzz run's 20 s request timeout). Every character is printed."""
+    import pypdf
+    from services.investigations.export import pdf
+    assert pdf._breakable("a" * 45 + " b") == "a" * 20 + "\u200b" + "a" * 20 + "\u200b" + "a" * 5 + " b"
+    n = f"LONG-{uuid.uuid4().hex[:8].upper()}"
+    assert client.post("/api/cases", json={"case_number": n, "title": "T" * 500}).status_code in (200, 201)
+    note = "".join(chr(ord("A") + i % 26) for i in range(20_000))
+    assert client.post(f"/api/cases/{n}/notes", json={"text": note}).status_code == 200
+    body = export(client, n, "pdf")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(body)).pages)
+    text, at = re.sub(r"[\s\u200b]+", "", text), 0  # pages break the note: their footers sit inside it
+    for i in range(0, len(note), 20):
+        at = text.find(note[i:i + 20], at)
+        assert at >= 0, f"the note's characters {i}-{i + 20} are missing"
+
+
 def test_a_case_with_plate_reads_needs_the_stated_purpose(client, case):
     for path in (f"/api/cases/{case['n']}", f"/api/cases/{case['n']}/export?format=kml"):
         r = client.get(path, headers={"X-RTCC-Reason": "no case number"})

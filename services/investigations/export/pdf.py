@@ -7,8 +7,11 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+import re
+
 import jinja2
 import psycopg
+from markupsafe import Markup
 
 from services.investigations.export import mapsvg
 from services.investigations.export.rows import KIND_TITLES
@@ -21,10 +24,26 @@ MEDIA_TYPE = "application/pdf"
 MAX_ROWS = 200
 
 
+# WeasyPrint looks for a line break inside an unbroken run of characters in time that grows with
+# the square of its length: a 20,000-character note without a space (a pasted hash, a URL, a
+# fuzzer's string) took 15-25 s to print. Long runs get a zero-width space every BREAK_EVERY
+# characters, so they wrap where a break is allowed anyway and print in well under a second.
+LONG_RUN = re.compile(r"\S{40,}")
+BREAK_EVERY = 20
+
+
+def _breakable(value: object) -> object:
+    """Jinja's finalize: every text printed by the template; markup (the SVG pictures) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return LONG_RUN.sub(lambda m: "\u200b".join(m[0][i:i + BREAK_EVERY]
+                                                     for i in range(0, len(m[0]), BREAK_EVERY)), value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                             autoescape=True)
+                             autoescape=True, finalize=_breakable)
     return env.get_template("case.html")
 
 
