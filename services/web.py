@@ -141,6 +141,7 @@ def layers(request: Request, principal: auth.Principal = Depends(auth.require("e
         d.pop("source")  # a database detail, not the client's business
         d["tiles"] = f"/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt"
         d["tilejson"] = f"/tiles/{layer.id}.json"
+        d["source_layer"] = layer.id  # the layer's name inside its tiles (TileJSON's vector_layers id)
         out.append(d)
     lo, hi, ext = _time_range_and_extent()
     s = get_settings()

@@ -86,6 +86,10 @@ def test_tilejson_for_every_catalog_layer(client):
         assert vl["id"] == layer.id
         assert {p.name for p in layer.properties} <= set(vl["fields"])
     assert client.get("/tiles/index.json").json() == index
+    # the map client reads the name inside each tile from the catalog, not from TileJSON
+    named = {l["id"]: l["source_layer"] for l in client.get("/api/layers").json()["layers"]}
+    for layer in index["layers"]:
+        assert named[layer["id"]] == layer["vector_layers"][0]["id"], layer["id"]
 
 
 def test_tilejson_carries_filters_into_the_tile_url(client):

@@ -3,7 +3,7 @@
 import { $, getJSON, setTimeZone, fmtTime, toast, emojiSupported } from './util.js';
 
 document.documentElement.dataset.emoji = emojiSupported() ? 'yes' : 'no';
-import { CatalogLayers, mlId, THEMES, applyTheme } from './maplayers.js';
+import { CatalogLayers, mlId, THEMES, applyTheme, LABEL_FONTS } from './maplayers.js';
 import { buildLayerPanel } from './layerpanel.js';
 import { TimeWindow } from './timewin.js';
 import { LiveFeed } from './live.js';
@@ -51,6 +51,15 @@ function addOverlays(map) {
     paint: { 'circle-radius': 9, 'circle-color': 'rgba(255,107,107,0.25)', 'circle-stroke-color': '#ff6b6b', 'circle-stroke-width': 3 } });
 }
 
+/** Run fn once the map has drawn its first complete view, or after `wait` ms, whichever is first. */
+function afterFirstRender(map, fn, wait = 2000) {
+  let done = false;
+  const go = () => { if (!done) { done = true; fn(); } };
+  if (map.loaded() && map.areTilesLoaded()) { go(); return; }
+  map.once('idle', go);
+  if (Number.isFinite(wait)) setTimeout(go, wait);
+}
+
 /** A map feature (tile or live overlay) as the target the panel and the task form understand. */
 function targetFromFeature(f, catalog, lngLat) {
   const p = f.properties || {};
@@ -87,6 +96,9 @@ async function start() {
     attributionControl: { compact: true }, maxPitch: 0, dragRotate: false,
   });
   window.rtccMap = map;
+  if (catalog.services.glyphs) { // into the HTTP cache (the server marks glyphs cacheable), where MapLibre finds them
+    for (const f of Object.values(LABEL_FONTS)) fetch(`${location.origin}/glyphs/${encodeURIComponent(f)}/0-255.pbf`).catch(() => {});
+  }
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', e => { // tile errors must not break the map: count and show them, once
@@ -146,7 +158,6 @@ async function start() {
             `Alert: ${a.title}`, () => openAlert(a));
         }
       } });
-    inbox.load().then(() => { if (deepAlert) inbox.openId(deepAlert); });
     // Events with no position: placed by the analyst's click on the map (see consumeClick below).
     const unlocated = new UnlocatedList({ map, catalog, root: $('#unlocated'), listEl: $('#unlocated-list'),
       countEl: $('#unlocated-count'), onPlaced: ev => {
@@ -155,11 +166,8 @@ async function start() {
         select({ id: ev.id, kind: ev.kind, district: ev.district, lon: ev.lon, lat: ev.lat }, { fly: true });
       } });
     window.rtcc.unlocated = unlocated;
-    unlocated.start();
     window.rtcc.geofences = new GeofenceDrawer({ map, button: $('#draw-geofence'),
       onSaved: () => { layers.setVisible('geofences', true); layers.refresh('geofences'); } });
-    live.connect();
-    live.loadHistory();
     const tw = new TimeWindow($('#timewin'), catalog.events_time_range, w => {
       layers.setDatetime(w.datetime); live.applyFilter(w.live);
       replay.update(w, tw.range()).then(() => tw.setNote(replay.describe()));
@@ -169,9 +177,18 @@ async function start() {
     window.rtcc.replay = replay;
     buildLayerPanel($('#layer-list'), catalog, layers, map);
     $('#layer-list').addEventListener('change', () => live.applyFilter(tw.live));
-    await layers.addAll('prox-cones');
+    layers.addAll('prox-cones');
     display.apply();
     live.applyFilter(true);
+    // The feed's stream and history, the alert inbox and the unlocated list start once the first
+    // tiles are drawn (or after 2 s): asked before, their queries took the browser's six connections
+    // and the server's time from the map's first tiles.
+    afterFirstRender(map, () => {
+      live.connect();
+      live.loadHistory();
+      inbox.load().then(() => { if (deepAlert) inbox.openId(deepAlert); });
+      unlocated.start();
+    });
 
     const assets = () => layers.clickable(['assets']);
     const clickable = () => ['live-points', ...layers.clickable(['events', 'analysis']), ...assets()];
@@ -204,8 +221,8 @@ async function start() {
     document.body.dataset.restored = (await urlstate.restore()) || '';
     // The tools' plugins (their scripts, and the drawing sources the measure tool adds to the style)
     // wait for the first complete render: added at once they doubled the time to a drawn map.
-    const tools = () => addTools(map, { catalog, layers, timeWindow: tw }).catch(e => toast(`Map tools unavailable: ${e.message}`, 'warn'));
-    if (map.loaded() && map.areTilesLoaded()) tools(); else map.once('idle', tools);
+    afterFirstRender(map, () => addTools(map, { catalog, layers, timeWindow: tw })
+      .catch(e => toast(`Map tools unavailable: ${e.message}`, 'warn')), Infinity);
   });
 
   const search = new AddressSearch({ form: $('#search'), input: $('#search-input'), list: $('#search-results'), catalog,

@@ -15,6 +15,10 @@ export const THEMES = {
 // Street names: main roads (state highway classes) from the layer's label zoom less one, the rest from it.
 const MAJOR = ['FWY', 'INT', 'PART', 'MART'];
 
+// The fonts of the labels (glyphs built at setup, served by /glyphs); the page fetches their first
+// range (Latin) at once, so labels need not wait for a glyph round trip after their tiles arrive.
+export const LABEL_FONTS = { regular: 'DejaVu Sans', bold: 'DejaVu Sans Bold' };
+
 export const mlId = (id, part = '') => `cat:${id}${part ? ':' + part : ''}`;
 
 /** The catalog colour, or a match on the style's `by` property (units by status, incidents by priority). */
@@ -59,7 +63,7 @@ function labelLayers(layer, base) {
     minzoom: Math.max(layer.minzoom, street ? st.label_minzoom - 1 : st.label_minzoom),
     maxzoom: line ? 24 : 15.5, // area names repeat once per tile: past z15 the street names say where you are
     filter: street ? ['any', ['>=', ['zoom'], st.label_minzoom], ['in', ['get', 'sha_class'], ['literal', MAJOR]]] : true,
-    layout: { ...base.layout, 'text-field': ['get', st.label], 'text-font': [bold ? 'DejaVu Sans Bold' : 'DejaVu Sans'],
+    layout: { ...base.layout, 'text-field': ['get', st.label], 'text-font': [bold ? LABEL_FONTS.bold : LABEL_FONTS.regular],
       'symbol-placement': line ? 'line' : 'point', 'text-max-width': 8,
       'text-size': street ? ['interpolate', ['linear'], ['zoom'], 13, 10, 18, 14] : (bold ? 14 : 12),
       'text-transform': bold ? 'uppercase' : 'none', 'text-letter-spacing': bold ? 0.1 : 0,
@@ -160,21 +164,13 @@ export class CatalogLayers {
     return `${location.origin}${layer.tiles}${qs ? '?' + qs : ''}`;
   }
 
-  /** Add every catalog layer's source and style layers below the overlays (beforeId). */
-  async addAll(beforeId) {
+  /** Add every catalog layer's source and style layers below the overlays (beforeId). The catalog
+   * names the layer inside each tile (`source_layer`, as its TileJSON does): no TileJSON round trip
+   * stands between the page and its first tiles. */
+  addAll(beforeId) {
     if (!this.tilesOk) return;
     labelLayers.glyphs = !!this.catalog.services.glyphs;
-    // TileJSON names the MVT layer inside each tile; fetched in parallel, never blocking the map.
-    const names = await Promise.all(this.layers.map(async l => {
-      if (!this.catalog.services.tilejson) return l.id;
-      try {
-        const r = await fetch(l.tilejson);
-        if (!r.ok) return l.id;
-        const tj = await r.json();
-        return (tj.vector_layers && tj.vector_layers[0] && tj.vector_layers[0].id) || l.id;
-      } catch { return l.id; }
-    }));
-    this.layers.forEach((l, i) => {
+    for (const l of this.layers) {
       if (l.style.kind === 'symbol' && !this.map.hasImage(`marker:${l.id}`)) {
         const shape = l.properties.some(p => p.name === 'heading_deg') ? 'arrow' : (l.id === 'tasks' ? 'diamond' : 'square');
         this.map.addImage(`marker:${l.id}`, markerImage(l.style.color, shape), { pixelRatio: 2 });
@@ -184,8 +180,8 @@ export class CatalogLayers {
       }
       this.map.addSource(mlId(l.id), { type: 'vector', tiles: [this.tileUrl(l)], minzoom: 0, maxzoom: 16,
         attribution: BASEMAP.has(l.id) ? 'City of Baltimore / Open Baltimore' : undefined });
-      for (const sl of styleLayers(l, names[i], this.visible.get(l.id))) this.map.addLayer(sl, beforeId);
-    });
+      for (const sl of styleLayers(l, l.source_layer || l.id, this.visible.get(l.id))) this.map.addLayer(sl, beforeId);
+    }
   }
 
   setVisible(id, on) {
