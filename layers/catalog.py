@@ -127,9 +127,9 @@ CATALOG: tuple[Layer, ...] = (
           tile_feature_cap=50_000),
     Layer("neighborhoods", "Neighbourhoods", "Neighbourhood statistical areas", "neighborhoods",
           "MultiPolygon", (P("name"), P("type")), Style("#ced4da", "line", label="name", label_minzoom=13),
-          group="reference"),
+          group="reference", minzoom=13),  # 278 outlines are a grey web at the city view
     Layer("parks", "Parks", "Parks and open space (the city's neighbourhood areas of that type)", "parks",
-          "MultiPolygon", (P("name"),), Style("#2b8a3e", "fill", label="name", label_minzoom=12), group="reference"),
+          "MultiPolygon", (P("name"),), Style("#2b8a3e", "fill", label="name", label_minzoom=13), group="reference"),
     Layer("water", "Water", "Harbour and river water inside the city limit (the limit less its land areas)",
           "water", "MultiPolygon", (), Style("#1c3d5a", "fill"), group="reference", cache_s=86_400),
     Layer("stations", "Police stations", "Headquarters and district stations", "stations", "Point",

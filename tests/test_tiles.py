@@ -129,6 +129,24 @@ def test_point_positions_match_the_database(client, conn):
         assert abs(px - f["geometry"]["coordinates"][0]) <= 1 and abs(py - f["geometry"]["coordinates"][1]) <= 1
 
 
+def test_lines_and_polygons_are_simplified_to_the_tiles_resolution(client, conn):
+    """Below z16 a tile's lines and polygons carry no more vertices than a screen can show
+    (T.simplify_tolerance_m, a quarter pixel): every feature is kept, with far fewer vertices than
+    the raw geometry clipped to the tile; z16 tiles (the deepest the map asks) keep full detail."""
+    def raw_vertices(z, x, y):
+        return conn.execute("""SELECT sum(ST_NPoints(ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s),
+                                4096, 64, true))) FROM districts""", (z, x, y)).fetchone()[0]
+    for z, shrink in ((12, 0.5), (16, 1.0)):
+        x, y = tile_at(*CENTRE, z)[1:]
+        feats = decode(get_tile(client, "districts", z, x, y).content)["districts"]["features"]
+        served = sum(len(list(coords(f["geometry"]))) for f in feats)
+        assert {f["properties"]["id"] for f in feats} == sql_in_tile(conn, "districts", z, x, y)
+        if shrink < 1:
+            assert served < shrink * raw_vertices(z, x, y), (served, raw_vertices(z, x, y))
+        else:
+            assert served >= 0.95 * raw_vertices(z, x, y)
+
+
 @pytest.mark.parametrize("layer", ["streets", "districts", "neighborhoods", "camera_cones", "beats"])
 def test_lines_and_polygons_stay_inside_the_buffer(client, conn, layer):
     z, x, y = tile_at(*CENTRE, 14)

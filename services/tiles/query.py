@@ -71,17 +71,21 @@ def tile_sql(layer: Layer, cols: Columns, filters: Filters, conn: psycopg.Connec
     if cols.int_id:
         props.append(sql.SQL("t.{} AS __fid").format(sql.Identifier(layer.id_column)))
     # The envelope is an InitPlan: computed once per tile even under a generic prepared plan.
+    # Lines and polygons are simplified to the tile's resolution (T.simplify_tolerance_m); points as they are.
+    g = sql.SQL("ST_Transform(t.{}, 3857)").format(sql.Identifier(layer.geometry_column))
+    if layer.geometry_type != "Point":
+        g = sql.SQL("ST_Simplify({}, %(tol)s, true)").format(g)
     return sql.SQL("""
         SELECT ST_AsMVT(q, %(name)s, {extent}, 'geom', {fid}) FROM (
-            SELECT {props}, ST_AsMVTGeom(ST_Transform(t.{geom}, 3857),
+            SELECT {props}, ST_AsMVTGeom({g},
                    (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), {extent}, {buffer}, true) AS geom
             FROM {source} t
             WHERE {where}
             LIMIT {cap}
         ) q""").format(
         extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER),
-        fid=sql.Literal("__fid" if cols.int_id else None), props=sql.SQL(", ").join(props),
-        geom=sql.Identifier(layer.geometry_column), source=sql.Identifier(layer.source),
+        fid=sql.Literal("__fid" if cols.int_id else None), props=sql.SQL(", ").join(props), g=g,
+        source=sql.Identifier(layer.source),
         where=_where(layer, filters, conn), cap=sql.Literal(layer.tile_feature_cap))
 
 
@@ -149,7 +153,7 @@ def _render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filt
                             layer.id, T.EXTENT, T.BUFFER), prepare=True).fetchone()
         return bytes(row[0] or b"")
     cols = columns(conn, layer)
-    params: dict = {"name": layer.id, "z": z, "x": x, "y": y}
+    params: dict = {"name": layer.id, "z": z, "x": x, "y": y, "tol": T.simplify_tolerance_m(z)}
     if thins(layer, z, thin):
         q = thinned_sql(layer, cols, filters, conn)
         w, s, e, n = T.lonlat_bounds(z, x, y)
