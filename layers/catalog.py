@@ -116,7 +116,7 @@ CATALOG: tuple[Layer, ...] = (
            P("range_m", "number"), P("status")),
           Style("#0c8599", "fill", None, "#0b7285"), group="assets", minzoom=13),
     Layer("districts", "Police districts", "Police district boundaries", "districts", "MultiPolygon",
-          (P("name"), P("abbr")), Style("#495057", "line", label="name", label_minzoom=10), group="reference"),
+          (P("name"), P("abbr")), Style("#495057", "line", label="name", label_minzoom=12), group="reference"),  # names from one zoom in: at the city view their glyphs and placement cost the first render a tenth
     Layer("beats", "Police posts (beats)", "Police post boundaries (derived in the demo city)", "beats",
           "MultiPolygon", (P("district"), P("derived", "boolean")), Style("#868e96", "line"),
           group="reference", minzoom=11),
