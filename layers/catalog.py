@@ -115,8 +115,10 @@ CATALOG: tuple[Layer, ...] = (
           (P("name"), P("kind"), P("owner"), P("project"), P("heading_deg", "number"), P("fov_deg", "number"),
            P("range_m", "number"), P("status")),
           Style("#0c8599", "fill", None, "#0b7285"), group="assets", minzoom=13),
+    # District names from one zoom in: at the city view their glyphs and placement cost a tenth of the
+    # first render (bench/map_render.py).
     Layer("districts", "Police districts", "Police district boundaries", "districts", "MultiPolygon",
-          (P("name"), P("abbr")), Style("#495057", "line", label="name", label_minzoom=12), group="reference"),  # names from one zoom in: at the city view their glyphs and placement cost the first render a tenth
+          (P("name"), P("abbr")), Style("#495057", "line", label="name", label_minzoom=12), group="reference"),
     Layer("beats", "Police posts (beats)", "Police post boundaries (derived in the demo city)", "beats",
           "MultiPolygon", (P("district"), P("derived", "boolean")), Style("#868e96", "line"),
           group="reference", minzoom=11),
