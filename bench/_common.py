@@ -21,7 +21,7 @@ def admin_url() -> str:
     s = get_settings()
     if os.environ.get("DATABASE_URL"):
         return psycopg.conninfo.make_conninfo(os.environ["DATABASE_URL"], dbname="postgres")
-    from services import localdb
+    from services.dev import localdb
     localdb.up()
     return f"postgresql://rtcc@127.0.0.1:{s.pg_port}/postgres"
 
@@ -33,7 +33,8 @@ def scratch_db(name: str, reference: bool = True) -> str:
         a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         a.execute(f'CREATE DATABASE "{name}"')
     url = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    from services import demo, migrate
+    from services import migrate
+    from services.dev import demo
     with psycopg.connect(url, autocommit=True) as c:
         migrate.apply(c)
         if reference:

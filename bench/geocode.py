@@ -84,7 +84,8 @@ def build(admin: str, url: str, rebuild: bool, n_points: int, n_inter: int, seed
                     return
         a.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         a.execute(f'CREATE DATABASE "{db}"')
-    from services import demo, migrate
+    from services import migrate
+    from services.dev import demo
     t = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as c:
         migrate.apply(c)

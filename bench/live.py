@@ -177,7 +177,7 @@ def send(db_url: str, rate: int, seconds: float, tag: str, fault=None) -> tuple[
 
 
 def restart_cluster() -> None:
-    from services import localdb
+    from services.dev import localdb
     from services.settings import get_settings
     pgdir = localdb.data_dir()
     cmd = [str(localdb._bindir() / "pg_ctl"), "-D", str(pgdir), "-m", "fast", "-w", "-t", "60", "restart",

@@ -136,7 +136,7 @@ HITS = [0]  # responses with X-Tile-Cache: hit (our server)
 def our_sql_fetcher(url: str, layer):
     """Our server's own SQL and settings (services/tiles/query.py) through psycopg, without HTTP."""
     from services.tiles import query as Q
-    from services.tiles.filters import Filters
+    from services.query.params import Filters
 
     def factory():
         conn = psycopg.connect(url, autocommit=True)

@@ -66,11 +66,6 @@ def sees(cam: CameraView, distance_m: float, bearing_deg: float | None, default_
     return in_sector(bearing_deg, cam.heading_deg, cam.fov_deg)
 
 
-def sees_point(cam: CameraView, lon: float, lat: float, default_range_m: float) -> bool:
-    d, b = distance_bearing(cam.lon, cam.lat, lon, lat)
-    return sees(cam, d, b, default_range_m)
-
-
 def cone(cam: CameraView, default_range_m: float, segments: int = 64) -> shapely.Polygon:
     """The view cone as a lon/lat polygon: a geodesic sector (or circle when omni-directional)."""
     rng = cam.range_m if cam.range_m is not None else default_range_m

@@ -102,7 +102,7 @@ def _hundred_between(located: list[Candidate]) -> list[Candidate]:
 
     BPD's own points for such texts sit at either reading (at the house number's place or at the
     middle of the block face), so the point between the two is closer to both conventions than
-    either (all 8,503 BPD block rows: within 30 m 38% -> 55%), and a held-out address point
+    either (bench/geocode.py measures it on the BPD block rows), and a held-out address point
     numbered 2400 is nearer too. The house estimate is the street's best interpolation
     (HUNDRED_HOUSE); readings more than WRONG_M apart are not blended (the block face stands).
     Where the city's own address points place the number (between or just beyond them), house

@@ -1,17 +1,12 @@
 """H3 cells (h3-py v4) in their 64-bit integer form, as stored in PostGIS."""
 from __future__ import annotations
 
-import h3
 import h3.api.basic_int as h3i
 import shapely
 
 
 def cells(lat: float, lon: float, resolutions) -> list[int]:
     return [h3i.latlng_to_cell(lat, lon, r) for r in resolutions]
-
-
-def to_str(cell: int) -> str:
-    return h3.int_to_str(cell)
 
 
 def boundary(cell: int) -> shapely.Polygon:

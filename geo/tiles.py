@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Iterator
 
 import morecantile
 
@@ -42,12 +41,6 @@ def lonlat_bounds(z: int, x: int, y: int, buffer: float = 0) -> tuple[float, flo
     w, s = TMS.lnglat(b.left - pad, b.bottom - pad, truncate=True)
     e, n = TMS.lnglat(b.right + pad, b.top + pad, truncate=True)
     return w, s, e, n
-
-
-def tiles_covering(bbox: tuple[float, float, float, float], z: int) -> Iterator[morecantile.Tile]:
-    """Tiles of zoom z that meet a lon/lat bbox (degrees)."""
-    w, s, e, n = bbox
-    return TMS.tiles(w, s, e, n, [z], truncate=True)
 
 
 def h3_res_for_zoom(z: int) -> int:

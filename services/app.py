@@ -19,7 +19,7 @@ from services.ingest.routes import router as ingest_router
 from services.investigations import router as investigations_router
 from services.proximity import jobs as proximity_jobs
 from services.proximity import router as proximity_router
-from services.routing import router as routing_router
+from services.drive_path import router as drive_path_router
 from services.ogc import ogc_app
 from services.tasks import router as tasks_router
 from services.tiles import router as tiles_router
@@ -69,7 +69,7 @@ def create_app() -> FastAPI:
     app.include_router(geocode_router)  # /api/geocode, /api/reverse
     app.include_router(tiles_router)  # vector tiles, TileJSON, H3 hexbins
     app.include_router(proximity_router)  # /api/nearest (and the proximity live messages)
-    app.include_router(routing_router)  # /api/route: drive path for the map
+    app.include_router(drive_path_router)  # /api/route: drive path for the map
     app.include_router(events_router)  # /api/events/{id}/location: an analyst places an unlocated event
     app.include_router(alerts.router)  # hotlists, rules, geofences, alerts, channels, CAP feed
     app.include_router(investigations_router)  # /api/alpr/*, /api/correlate, /api/cases, /api/replay

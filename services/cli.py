@@ -22,7 +22,7 @@ app.add_typer(retention_app, name="retention")
 def _ensure_db() -> None:
     """Start the project-local cluster when DATABASE_URL is unset."""
     if not get_settings().database_url:
-        from services import localdb
+        from services.dev import localdb
         typer.echo(localdb.up())
 
 
@@ -36,7 +36,7 @@ def db_up() -> None:
 @db_app.command("down")
 def db_down() -> None:
     """Stop the project-local PostGIS cluster."""
-    from services import localdb
+    from services.dev import localdb
     typer.echo(localdb.down())
 
 
@@ -69,7 +69,8 @@ def db_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask for confi
 @app.command("load-demo")
 def load_demo(force: bool = typer.Option(False, help="Reload even if the demo city is already loaded")) -> None:
     """Load the demo city (Baltimore) from data/: reference layers, cameras, incidents, units."""
-    from services import db, demo
+    from services import db
+    from services.dev import demo
     _ensure_db()
     db_migrate()
     with db.connect_owner(autocommit=True) as conn:
@@ -126,7 +127,7 @@ def synth(
     days: int = typer.Option(30, help="Events span this many days up to now"),
 ) -> None:
     """Generate deterministic synthetic load inside the demo city for benchmarks."""
-    from services import synth as synth_mod
+    from services.dev import synth as synth_mod
     _ensure_db()
     db_migrate()
     synth_mod.run(events=events, cameras=cameras, units=units, seed=seed, days=days)
@@ -139,7 +140,7 @@ def simulate(
     seed: Optional[int] = typer.Option(None, help="Random seed"),
 ) -> None:
     """Keep the demo alive: units move along streets and new events arrive through ingest."""
-    from services import simulate as sim
+    from services.dev import simulate as sim
     sim.run(interval=interval, ticks=ticks, seed=seed)
 
 

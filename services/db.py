@@ -1,5 +1,10 @@
-"""The database pool of the process (psycopg 3), handed out lazily; and its async twin for the
-one route that answers on the event loop (the CAD call, GET /api/nearest by coordinates)."""
+"""The database pools of the process (psycopg 3), handed out lazily.
+
+One pool strategy: every route, worker and provider uses the sync pool (`pool()`), from a worker
+thread. The one exception is the async pool (`apool()`), kept for a single path: GET /api/nearest by
+coordinates, the CAD call a dispatcher waits on. Its answer is one query, so the threadpool hop of a
+sync route is a visible part of its latency (bench/proximity.py measures both); everything else does
+more work per request than the hop costs, and stays sync. A new route uses `pool()`."""
 from __future__ import annotations
 
 import asyncio
@@ -78,7 +83,7 @@ _apools: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
 async def apool() -> AsyncConnectionPool:
     """The async pool of the running event loop (opened on first use; one per loop, since a test
     client may run several loops in one process). A route awaiting it skips the threadpool hop of a
-    sync route: bench/proximity.py measured p99 6.7-9.0 ms against 8.6-11.8 ms with 4 clients."""
+    sync route (see the module docstring for the one route that does)."""
     loop = asyncio.get_running_loop()
     task = _apools.get(loop)
     if task is None:

@@ -1,7 +1,19 @@
 """One family of domain errors and the table mapping each to its HTTP status.
 
-Routes raise these; services.app registers one handler. Bad input is a 4xx with a sentence; a
+Routes raise these; services.app registers one handler. Bad input is a 4xx with a sentence, never a 500; a
 database that cannot be reached (down, restarting, pool exhausted) is a 503 with Retry-After.
+
+400 or 422, one rule for every route (RFC 9110 §15.5.1 and §15.5.21):
+- 400 `BadRequest`: the request cannot be used as sent. Every bad query-string or path parameter
+  (malformed, out of range, or inconsistent with another: a date that is no date, an interval that
+  ends before it starts, an unknown filter property, an address that cannot be geocoded), on /ogc,
+  /tiles and /api alike: OGC API - Features and Tiles require 400 for an invalid query parameter,
+  and FastAPI's own validation of declared query parameters answers the same. Also a body that
+  cannot be parsed at all (not JSON, not CSV, bad encoding).
+- 422 `Unprocessable`: a body that parses but whose content cannot be processed: a field that fails
+  validation, an unknown reference (incident id, outcome code), a rule between fields (closed_at
+  before created_at), a batch too large; and an action the resource's state refuses (acknowledging
+  a closed alert).
 """
 from __future__ import annotations
 
@@ -120,18 +132,21 @@ def register(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        msgs = []
+        msgs, in_body = [], False
         for e in exc.errors():
+            in_body |= bool(e.get("loc")) and e["loc"][0] == "body"
             loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "body", "path"))
             msgs.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
-        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422 if in_body else 400)
 
     @app.exception_handler(psycopg.DataError)
     async def _data(request: Request, exc: psycopg.DataError):
         # The safety net under the routes' own checks: a value PostgreSQL cannot take (a NUL
-        # character, a number beyond bigint) came from the request, so it is a 422, not a 500.
+        # character, a number beyond bigint) came from the request, so it is a 4xx, not a 500: 422
+        # when the request has a body (its content), else 400 (its query string).
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": f"invalid value: {str(exc).splitlines()[0]}"}, status_code=422)
+        status = 422 if request.method in ("POST", "PUT", "PATCH") else 400
+        return JSONResponse({"detail": f"invalid value: {str(exc).splitlines()[0]}"}, status_code=status)
 
     @app.exception_handler(psycopg.IntegrityError)
     async def _integrity(request: Request, exc: psycopg.IntegrityError):

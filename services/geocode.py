@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from geo import geocode as geocoder
 from services import auth, db
-from services.errors import Unprocessable
+from services.errors import BadRequest, Unprocessable
 
 router = APIRouter(prefix="/api", tags=["geocode"], dependencies=[Depends(auth.require("events:read"))])
 
@@ -19,7 +19,7 @@ def geocode_one(q: str = Query("", description="e.g. '1500 blk W North Av' or 'N
                 limit: int = Query(5, ge=1, le=50),
                 min_score: float = Query(geocoder.THRESHOLD, ge=0.0, le=1.0)) -> list[dict]:
     if not q.strip():
-        raise Unprocessable("q must be a non-empty address, block or intersection")
+        raise BadRequest("q must be a non-empty address, block or intersection")
     with db.pool().connection() as conn:
         return [r.as_dict() for r in geocoder.geocode(conn, q, limit=limit, min_score=min_score)]
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RTCC_", env_file=None, extra="ignore")
 
-    # Database. Unset means "start and use the project-local PostGIS cluster" (services.localdb).
+    # Database. Unset means "start and use the project-local PostGIS cluster" (services.dev.localdb).
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
     pg_port: int = 54329  # port of the project-local cluster on 127.0.0.1
     pg_dir: Path = ROOT / ".local" / "pg"  # data directory of the project-local cluster
@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Agency
     agency_name: str = "Baltimore Police Department (demo)"
     timezone: str = "America/New_York"  # naive timestamps in feeds are read in this zone
-    # Accepted time window (services/timewindow.py): stored times lie between this many years back
+    # Accepted time window (services/query/times.py): stored times lie between this many years back
     # and this many days ahead of now; anything else is rejected with a reason.
     accept_years_back: int = 20
     accept_days_ahead: float = 1.0

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from services import audit, auth, bus, db, timewindow
-from services.errors import NotFound, Unprocessable
+from services import audit, auth, bus, db
+from services.errors import BadRequest, NotFound, Unprocessable
+from services.query.times import accepted_bounds, outside_accepted, parse_instant
 from services.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -62,7 +62,7 @@ class TaskPatch(BaseModel):
     outcome: str | None = None
 
 
-# Columns a PATCH may change but never empty (NOT NULL in sql/040_tasks.sql).
+# Columns a PATCH may change but never empty (NOT NULL in sql/migrations/040_tasks.sql).
 NOT_NULL = ("analyst", "title", "incident_ids", "activity_types", "minutes_spent")
 
 
@@ -76,27 +76,14 @@ def _csv_list(v: str | None) -> list[str] | None:
     return [s.strip() for s in v.split(",") if s.strip()] if v else None
 
 
-def _instant(v: str | None, name: str, end: bool = False) -> datetime | None:
-    """RFC 3339 instant, or a date read as the agency-local day (its start, or for `end` its end)."""
-    if not v:
-        return None
-    try:
-        if len(v) == 10:
-            d = date.fromisoformat(v)
-            tz = ZoneInfo(get_settings().timezone)
-            return datetime.combine(d, time.max if end else time.min, tz)
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise Unprocessable(f"{name} '{v}' is neither an RFC 3339 time nor a YYYY-MM-DD date")
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 class TaskFilter:
     """The filters shared by the list, the CSV export and the dashboard."""
 
     def __init__(self,
-                 start: str | None = Query(None, description="Created at or after (RFC 3339 or YYYY-MM-DD)"),
-                 end: str | None = Query(None, description="Created at or before (RFC 3339 or YYYY-MM-DD)"),
+                 start: str | None = Query(None, description="Created at or after (RFC 3339, or YYYY-MM-DD: "
+                                                             "from the start of that agency-local day)"),
+                 end: str | None = Query(None, description="Created at or before (RFC 3339, or YYYY-MM-DD: "
+                                                           "to the end of that agency-local day)"),
                  status: Literal["open", "closed"] | None = Query(None),
                  analyst: str | None = Query(None),
                  requested_by: str | None = Query(None),
@@ -104,9 +91,10 @@ class TaskFilter:
                  crime_type: str | None = Query(None, description="Comma-separated crime types"),
                  outcome: str | None = Query(None, description="Comma-separated outcome codes"),
                  incident_id: int | None = Query(None, ge=1, le=2**63 - 1, description="Tasks linked to this incident")):
-        self.start, self.end = _instant(start, "start"), _instant(end, "end", end=True)
+        self.start = parse_instant(start, "start") if start else None
+        self.end = parse_instant(end, "end", end=True) if end else None
         if self.start and self.end and self.end < self.start:
-            raise Unprocessable("end is before start")
+            raise BadRequest("end is before start")
         self.status, self.analyst, self.requested_by = status, analyst, requested_by
         self.activity, self.crime_type, self.outcome = _csv_list(activity), _csv_list(crime_type), _csv_list(outcome)
         self.incident_id = incident_id
@@ -162,7 +150,7 @@ def _check_time(t: datetime | None, name: str) -> None:
     """A stored time must lie inside the accepted time window (naive times are UTC on the wire)."""
     if t is None:
         return
-    why = timewindow.outside(t if t.tzinfo else t.replace(tzinfo=timezone.utc))
+    why = outside_accepted(t if t.tzinfo else t.replace(tzinfo=timezone.utc))
     if why:
         raise Unprocessable(f"{name} {t.isoformat()} {why}")
 
@@ -381,11 +369,11 @@ SELECT json_build_object(
 def dashboard(f: TaskFilter = Depends(),
               interval: Literal["week", "month"] = Query("week", description="Period of the time series")) -> dict:
     """Periods are calendar weeks (ISO, Monday) or months in the agency's time zone, by creation time,
-    listed within the accepted time window (services/timewindow.py) however wide start..end is.
+    listed within the accepted time window (services/query/times.py) however wide start..end is.
     A task's minutes are split evenly between its activity types, so by_activity minutes add up to the total;
     solve_rate = solved outcomes / closed tasks."""
     where, params = f.where()
-    wlo, whi = timewindow.bounds()
+    wlo, whi = accepted_bounds()
     names = {"iv": interval, "tz": get_settings().timezone, "start": f.start, "end": f.end, "wlo": wlo, "whi": whi}
     # The filter's positional %s become named parameters so both kinds can share one statement.
     for i, v in enumerate(params):

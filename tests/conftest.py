@@ -26,7 +26,7 @@ TEMPLATE = "rtcc_tpl"
 def _fingerprint() -> str:
     h = hashlib.sha256()
     files = sorted((ROOT / "sql").rglob("*.sql")) + sorted((ROOT / "data" / "baltimore").glob("*.gz"))
-    files += [ROOT / "services" / "migrate.py", ROOT / "services" / "demo.py",
+    files += [ROOT / "services" / "migrate.py", ROOT / "services" / "dev" / "demo.py",
               ROOT / "services" / "ingest" / "pipeline.py", ROOT / "services" / "ingest" / "feeds.py",
               ROOT / "geo" / "geocode.py"]
     files += sorted((ROOT / "geo").glob("*.py"))
@@ -43,7 +43,7 @@ def _admin_url() -> str:
     base = os.environ.get("RTCC_TEST_SERVER_URL") or s.database_url
     if base:
         return psycopg.conninfo.make_conninfo(base, dbname="postgres")
-    from services import localdb
+    from services.dev import localdb
     localdb.up()
     return f"postgresql://rtcc@127.0.0.1:{s.pg_port}/postgres"
 
@@ -66,7 +66,8 @@ def _clone_template(admin: str, name: str) -> None:
 
 
 def _build_template(a: psycopg.Connection, admin: str) -> None:
-    from services import demo, migrate
+    from services import migrate
+    from services.dev import demo
     fp = _fingerprint()
     row = a.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                     (TEMPLATE,)).fetchone()

@@ -57,7 +57,7 @@ def test_hotlist_load_csv_rejects_bad_rows_and_loads_the_rest(client, conn):
     assert r.json()["total"] == 3
     r = client.post(f"/api/hotlists/{name}", json=[{"plate": good, "state": "MD", "reason": "stolen vehicle"}])
     assert r.json()["total"] == 1
-    assert client.post("/api/hotlists/bad name!", json=[]).status_code == 422
+    assert client.post("/api/hotlists/bad name!", json=[]).status_code == 400
     lists = {x["list"]: x for x in client.get("/api/hotlists").json()}
     assert lists[name]["entries"] == 1
     assert client.get(f"/api/hotlists/{name}").json()["entries"][0]["plate"] == good
@@ -126,7 +126,7 @@ def test_lifecycle_ack_dispatch_close_with_who_and_notes(client):
     assert client.post(f"/api/alerts/{a['id']}/ack").status_code == 422  # closed: no way back
     assert client.post("/api/alerts/999999999/ack").status_code == 404
     assert client.get(f"/api/alerts?status=closed&limit=5").json()[0]["id"] == a["id"]
-    assert client.get("/api/alerts?status=bogus").status_code == 422
+    assert client.get("/api/alerts?status=bogus").status_code == 400
 
 
 def test_rule_with_cql_filter_and_bad_filters_refused_when_saved(client, conn):

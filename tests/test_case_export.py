@@ -193,4 +193,4 @@ def test_case_without_located_events_still_exports(client, conn, tmp_path):
 
 def test_export_of_unknown_case_or_format(client):
     assert client.get(f"/api/cases/NONE-{uuid.uuid4().hex[:6]}/export", params={"format": "pdf"}).status_code == 404
-    assert client.get("/api/cases/X1/export", params={"format": "docx"}).status_code == 422
+    assert client.get("/api/cases/X1/export", params={"format": "docx"}).status_code == 400

@@ -305,7 +305,7 @@ def test_h3_cells_agree_with_h3_py(conn):
 
 
 def test_district_assignment_agrees_with_shapely(conn):
-    from services.demo import read_geo
+    from services.dev.demo import read_geo
     d = read_geo("police_districts_2023.geojson")
     polys = [(name, shapely.make_valid(g)) for name, g in zip(d["name"], d.geometry)]
     rows = conn.execute("SELECT ST_X(geom), ST_Y(geom), district FROM events WHERE geom IS NOT NULL "

@@ -1,4 +1,4 @@
-"""Investigations against the real database: plate search (exact, wildcards, filters, the 422s),
+"""Investigations against the real database: plate search (exact, wildcards, filters, the 400s),
 trajectory (legs checked against pyproj's geodesic), vehicles near X around T, co-travel,
 correlation across feeds, and the audit rows each leaves.
 
@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from pyproj import Geod
+
+from services.settings import get_settings
 
 GEOD = Geod(ellps="WGS84")
 # the purpose plate data needs (security's rule: reason and case number); identity is the API key
@@ -106,7 +109,26 @@ def test_search_exact_and_wildcards_newest_first(client, conn):
 ])
 def test_search_rejects_patterns_that_would_scan_everything(client, q, phrase):
     r = client.get("/api/alpr/search", params={"plate": q}, headers=H)
-    assert r.status_code == 422 and phrase in r.json()["detail"], r.text
+    assert r.status_code == 400 and phrase in r.json()["detail"], r.text  # a bad query parameter
+
+
+def test_search_dates_are_agency_local_days(client):
+    """from/to are read by the one time parser (services/query/times.py), as on /tiles and /ogc: a
+    date is the whole agency-local day, so from=to=D keeps the reads of D in the agency's zone."""
+    tz = ZoneInfo(get_settings().timezone)
+    day = base_time().astimezone(tz).date()
+    midnight = datetime.combine(day, time.min, tz)
+    inside = [midnight + timedelta(minutes=30), midnight + timedelta(hours=23, minutes=30)]
+    outside = [midnight - timedelta(minutes=30), midnight + timedelta(hours=24, minutes=30)]
+    p, (lon, lat) = plate(), a_place()
+    ingest(client, "alpr", [read(p, t, lon, lat) for t in inside + outside])
+    r = client.get("/api/alpr/search", params={"plate": p, "from": day.isoformat(), "to": day.isoformat()},
+                   headers=H)
+    assert r.status_code == 200, r.text
+    got = sorted(datetime.fromisoformat(x["observed_at"]) for x in r.json()["reads"])
+    assert got == inside
+    r = client.get("/api/alpr/search", params={"plate": p, "from": "2009-02-30"}, headers=H)
+    assert r.status_code == 400 and "from" in r.json()["detail"], r.text
 
 
 def test_search_needs_a_reason_and_a_case_number_and_is_audited_with_them(client, client_as, conn):
@@ -174,7 +196,7 @@ def test_trajectory_legs_stops_gaps_and_misreads(client, conn):
     assert j["probable_misreads"] == 1 and j["gaps"] == 1
     assert len(j["path"]["geometry"]["coordinates"]) == 4  # the misread is not drawn
     r = client.get("/api/alpr/trajectory", params={"plate": p[:3] + "*"}, headers=H)
-    assert r.status_code == 422 and "without wildcards" in r.json()["detail"]
+    assert r.status_code == 400 and "without wildcards" in r.json()["detail"]
 
 
 # --- vehicles near X around T, co-travel -------------------------------------------------------
@@ -218,7 +240,7 @@ def test_near_an_incident_uses_its_place_and_time(client, conn):
     j = client.get("/api/alpr/near", params={"event_id": eid}, headers=H).json()
     assert [g["plate"] for g in j["plates"]] == [p] and j["event"]["kind"] == "gunshot"
     assert client.get("/api/alpr/near", params={"event_id": 2**62}, headers=H).status_code == 404
-    assert client.get("/api/alpr/near", params={"lon": lon}, headers=H).status_code == 422
+    assert client.get("/api/alpr/near", params={"lon": lon}, headers=H).status_code == 400
 
 
 def test_cotravel_finds_the_follow_car(client, conn):
@@ -290,7 +312,7 @@ def test_correlation_across_feeds_in_one_answer(client, conn):
     j = client.get("/api/correlate", params={"lon": lon, "lat": lat, "at": t0.isoformat(), "kinds": "gunshot"}).json()
     assert [e["kind"] for e in j["events"]] == ["gunshot"]
     assert client.get("/api/correlate", params={"event_id": 2**62}).status_code == 404
-    assert client.get("/api/correlate", params={"lon": lon, "lat": lat, "kinds": "martians"}).status_code in (400, 422)
+    assert client.get("/api/correlate", params={"lon": lon, "lat": lat, "kinds": "martians"}).status_code == 400
 
 
 # --- tips ------------------------------------------------------------------------------------------
@@ -343,7 +365,7 @@ def test_tip_feed_places_by_point_address_or_not_at_all(client, conn):
 def test_case_gathers_events_tasks_notes_and_searches(client, conn):
     n = f"25-{uuid.uuid4().hex[:8].upper()}"
     assert client.get(f"/api/cases/{n}", headers=H).status_code == 404
-    assert client.get("/api/cases/bad%20number!", headers=H).status_code == 422
+    assert client.get("/api/cases/bad%20number!", headers=H).status_code == 400
     r = client.post("/api/cases", json={"case_number": n, "title": "Robbery at the corner store"}, headers=H)
     assert r.status_code == 200 and r.json()["title"] == "Robbery at the corner store"
     t0, (lon, lat) = base_time(), a_place()
@@ -407,7 +429,7 @@ def test_replay_pages_a_window_in_time_order(client, conn):
     j = client.get("/api/replay", params={**window, "limit": 100}, headers=H).json()
     assert len(j["events"]) == 26 and j["next"] is None and j["alpr_omitted"] is None
     assert audit_rows(conn, "replay", before)[0]["alpr_reads"] == 1
-    assert client.get("/api/replay", params={"from": t0.isoformat()}).status_code == 422
-    assert client.get("/api/replay", params={**window, "after": "yesterday"}).status_code == 422
+    assert client.get("/api/replay", params={"from": t0.isoformat()}).status_code == 400
+    assert client.get("/api/replay", params={**window, "after": "yesterday"}).status_code == 400
     bad = {**window, "to": (t0 - timedelta(minutes=1)).isoformat()}
-    assert client.get("/api/replay", params=bad).status_code == 422
+    assert client.get("/api/replay", params=bad).status_code == 400

@@ -139,7 +139,7 @@ def test_address_is_geocoded_through_geo(client, conn):
     g = geocode_best(conn, text)
     r = client.get("/api/nearest", params={"address": text, "units": 0})
     if not g.ok:  # whatever the geocoder says, the API agrees with it
-        assert r.status_code == 422
+        assert r.status_code == 400
         return
     assert r.status_code == 200, r.text
     loc = r.json()["location"]
@@ -164,9 +164,9 @@ def test_address_is_geocoded_through_geo(client, conn):
     ({"lon": -76.6, "lat": 39.3, "radius_m": 0}, "radius_m"),
     ({"lon": -76.6, "lat": 39.3, "at": "yesterday"}, "at"),
 ])
-def test_bad_input_is_422_with_a_reason(client, params, fragment):
+def test_bad_query_parameters_are_400_with_a_reason(client, params, fragment):
     r = client.get("/api/nearest", params=params)
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
     assert fragment in r.json()["detail"]
 
 
@@ -253,4 +253,4 @@ def test_recent_context_leaves_out_the_incident_asked_about(client, conn):
     assert eid in [r["id"] for r in plain["recent"]]
     own = client.get("/api/nearest", params={"lon": lon, "lat": lat, "units": 0, "cameras": 0, "event_id": eid})
     assert own.status_code == 200 and eid not in [r["id"] for r in own.json()["recent"]]
-    assert client.get("/api/nearest", params={"lon": lon, "lat": lat, "event_id": 0}).status_code == 422
+    assert client.get("/api/nearest", params={"lon": lon, "lat": lat, "event_id": 0}).status_code == 400  # a bad query parameter

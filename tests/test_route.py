@@ -84,9 +84,9 @@ def test_route_sees_street_edits(client, conn):
     assert _route(client, a, b).json()["properties"]["duration_s"] == before
 
 
-def test_route_bad_input_is_422(client):
-    assert client.get("/api/route", params={"from": "x", "to": "-76.6,39.3"}).status_code == 422
-    assert client.get("/api/route", params={"from": "-276.6,39.3", "to": "-76.6,39.3"}).status_code == 422
-    assert client.get("/api/route", params={"to": "-76.6,39.3"}).status_code == 422
+def test_route_bad_input_is_400(client):
+    assert client.get("/api/route", params={"from": "x", "to": "-76.6,39.3"}).status_code == 400
+    assert client.get("/api/route", params={"from": "-276.6,39.3", "to": "-76.6,39.3"}).status_code == 400
+    assert client.get("/api/route", params={"to": "-76.6,39.3"}).status_code == 400
     r = client.get("/api/route", params={"from": "-70.0,30.0", "to": "-76.6,39.3"})  # in the Atlantic
-    assert r.status_code == 422 and "from any street" in r.json()["detail"]
+    assert r.status_code == 400 and "from any street" in r.json()["detail"]

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from layers.catalog import get_layer
 from services.alerts import rules as R
-from services.ogc.cql import Bound, params
+from services.query.cql import Bound, params
 from services.bus import publish
 from services.settings import get_settings
 

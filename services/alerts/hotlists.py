@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from services import audit, auth, db
-from services.errors import NotFound, Unprocessable
+from services.errors import BadRequest, NotFound, Unprocessable
 from services.ingest import parsers
 from services.ingest.routes import read_body
 
@@ -29,7 +29,7 @@ COLUMNS = ("plate", "state", "reason", "expires", "source", "notes")
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise Unprocessable(f"hotlist name '{name[:80]}' must be 1-64 letters, digits, '-' or '_'")
+        raise BadRequest(f"hotlist name '{name[:80]}' must be 1-64 letters, digits, '-' or '_'")
     return name
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services import audit, auth, db, live
-from services.errors import NotFound, Unprocessable
+from services.errors import BadRequest, NotFound, Unprocessable
 from services.bus import publish
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -61,7 +61,7 @@ def list_alerts(request: Request,
         wanted = [s.strip() for s in status.split(",") if s.strip()]
         bad = [s for s in wanted if s not in ("new", "acknowledged", "dispatched", "closed")]
         if bad:
-            raise Unprocessable(f"unknown status {', '.join(bad)}: use new, acknowledged, dispatched, closed")
+            raise BadRequest(f"unknown status {', '.join(bad)}: use new, acknowledged, dispatched, closed")
         conds.append("a.status = ANY(%s)")
         args.append(wanted)
     if district:

@@ -1,6 +1,6 @@
 """Alert rules: what to watch for, checked when a rule is saved so it never fails later at ingest.
 
-A rule's CQL2 filter is compiled by the OGC compiler (services/ogc/cql.py) over the properties the
+A rule's CQL2 filter is compiled by the one CQL2 compiler of /ogc and /tiles (services/query/cql.py) over the properties the
 catalog declares for its event kinds, and a "within N m of" target by the same compiler over that
 layer's properties: one compiler, one vocabulary of properties for the map, OGC clients and rules.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from layers.catalog import CATALOG, get_layer
 from services import audit, auth, db
 from services.errors import NotFound, Unprocessable
-from services.ogc.cql import Compiler, CQLError
+from services.query.cql import Compiler, CQLError, parse_any
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -49,10 +49,9 @@ def property_sql(name: str, kind: str) -> sql.Composable:
 
 
 def parse(text: str):
-    """CQL2 text or JSON → pygeofilter AST, with the same parser as GET /ogc/.../items?filter=."""
-    from services.ogc.mount import _parse_filter
+    """CQL2 text or JSON → pygeofilter AST, with the same parser as /ogc and /tiles `filter=`."""
     try:
-        return _parse_filter(text)
+        return parse_any(text)
     except Exception as e:  # lark and pygeofilter raise many kinds for unparseable text
         raise CQLError(f"the filter is not valid CQL2: {str(e).splitlines()[0][:200]}") from None
 

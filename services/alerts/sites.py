@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from services import audit, auth, db
-from services.errors import ErrorBody, Unprocessable
+from services.errors import BadRequest, ErrorBody, Unprocessable
 from services.bus import publish
 from services.ingest.routes import read_body
 from services.settings import get_settings
@@ -89,7 +89,7 @@ async def post_sites(request: Request, mode: Literal["append", "replace"] = "app
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as e:
-        raise Unprocessable(f"the body is not JSON: {e}") from None
+        raise BadRequest(f"the body is not JSON: {e}") from None  # cannot be parsed: 400 (services/errors.py)
     feats = doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
     if not isinstance(feats, list):
         raise Unprocessable("send a GeoJSON FeatureCollection of Point features")

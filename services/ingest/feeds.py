@@ -8,14 +8,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 import orjson
 
 from services.ingest.model import Camera, Event, RowError, UnitPosition
-from services import timewindow
+from services.query import times
 from services.settings import get_settings
 
 UNIT_STATUSES = ("available", "enroute", "onscene", "busy", "offduty")
@@ -99,15 +97,10 @@ def _id(row: dict, key: str = "id") -> str:
     return str(v)
 
 
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def parse_time(v, field: str = "observed_at") -> datetime:
     """RFC 3339 / ISO 8601 or epoch seconds (or milliseconds). Naive times are in the agency's zone.
 
-    Every form must land inside the accepted time window (services.timewindow); a naive local time
+    Every form must land inside the accepted time window (services/query/times.py); a naive local time
     the clocks skipped (the spring-forward hour) names no instant and is refused."""
     if v is None or v == "":
         raise RowError(f"missing {field}")
@@ -133,7 +126,7 @@ def parse_time(v, field: str = "observed_at") -> datetime:
             dt = dt.astimezone(timezone.utc)
         except OverflowError:
             raise RowError(f"{field} {v!r} is out of range") from None
-    why = timewindow.outside(dt)
+    why = times.outside_accepted(dt)
     if why:
         raise RowError(f"{field} {v!r} {why}")
     return dt
@@ -141,7 +134,7 @@ def parse_time(v, field: str = "observed_at") -> datetime:
 
 def _local(naive: datetime, v, field: str) -> datetime:
     """A naive time read in the agency's zone; 422-worthy when the clocks skipped it (DST gap)."""
-    zone = _zone(get_settings().timezone)
+    zone = times.agency_zone()
     dt = naive.replace(tzinfo=zone)
     try:
         back = dt.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)

@@ -3,7 +3,7 @@ newest first, with the camera, its direction, the confidence and the image link.
 
 A pattern must be able to use an index (sql/140): a literal prefix ('7AB*') reads the
 (plate text_pattern_ops, observed_at) btree, a leading wildcard needs three literal characters in
-a row ('*AB7*') for the trigram index. Anything vaguer is a 422, never a scan of every read.
+a row ('*AB7*') for the trigram index. Anything vaguer is a 400, never a scan of every read.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from psycopg import sql
 from starlette.responses import Response
 
 from services import auth, db
-from services.errors import Unprocessable
+from services.errors import BadRequest
 from services.investigations import common
 from services.investigations.common import Purpose
+from services.query import params as P
 
 router = APIRouter(prefix="/api/alpr", tags=["investigations"])
 
@@ -73,20 +74,20 @@ def _successor(prefix: str) -> str:
 def parse_plate(text: str | None) -> PlatePattern:
     s = _STRIP.sub("", text or "").upper()
     if not s:
-        raise Unprocessable(f"give a plate or a plate pattern ({HELP})")
+        raise BadRequest(f"give a plate or a plate pattern ({HELP})")
     if not _VALID.fullmatch(s):
-        raise Unprocessable(f"plate pattern {text[:40]!r} may hold only {HELP}")
+        raise BadRequest(f"plate pattern {text[:40]!r} may hold only {HELP}")
     s = s.replace("%", "*").replace("_", "?")
     literals = re.sub(r"[*?]", "", s)
     if not literals:
-        raise Unprocessable("a pattern of wildcards only would match every plate read: "
+        raise BadRequest("a pattern of wildcards only would match every plate read: "
                             "give at least one letter or digit at the start, or three in a row")
     if s == literals:
         return PlatePattern(s, exact=s)
     s = re.sub(r"\*+", "*", s)
     prefix = re.match(r"[A-Z0-9]*", s).group(0)
     if not prefix and max(len(run) for run in re.split(r"[*?]+", s)) < 3:
-        raise Unprocessable(f"pattern {s!r} is too vague to search every read: start it with a letter or "
+        raise BadRequest(f"pattern {s!r} is too vague to search every read: start it with a letter or "
                             "digit ('7AB*'), or give three characters in a row ('*AB7*')")
     return PlatePattern(s, prefix=prefix or None, like=s.replace("*", "%").replace("?", "_"))
 
@@ -98,11 +99,11 @@ def parse_geofence(text: str | None) -> str | None:
     try:
         g = shapely.geometry.shape(orjson.loads(text))
     except Exception:  # any malformed GeoJSON is the caller's error
-        raise Unprocessable("geofence must be a GeoJSON Polygon or MultiPolygon in lon/lat") from None
+        raise BadRequest("geofence must be a GeoJSON Polygon or MultiPolygon in lon/lat") from None
     if g.geom_type not in ("Polygon", "MultiPolygon") or g.is_empty or not g.is_valid:
-        raise Unprocessable("geofence must be a valid, non-empty GeoJSON Polygon or MultiPolygon")
+        raise BadRequest("geofence must be a valid, non-empty GeoJSON Polygon or MultiPolygon")
     if shapely.get_num_coordinates(g) > 10_000:
-        raise Unprocessable("geofence has more than 10,000 vertices")
+        raise BadRequest("geofence has more than 10,000 vertices")
     return g.wkt
 
 
@@ -139,13 +140,13 @@ def search_sql(where: sql.Composable) -> sql.Composed:
 
 @router.get("/search", summary="Plate reads by plate or pattern (* and ? wildcards), newest first",
             response_class=Response, responses={200: {"content": {"application/json": {}}},
-                                                403: {"description": "no stated reason and case number"},
-                                                422: {"description": "empty or all-wildcard pattern"}})
+                                                400: {"description": "empty or all-wildcard pattern"},
+                                                403: {"description": "no stated reason and case number"}})
 def search(request: Request,
            plate: str = Query("", max_length=20, description="Plate or pattern: 7AB1234, 7AB*, *AB12?"),
            state: str | None = Query(None, max_length=3, pattern="^[A-Za-z]{2,3}$"),
-           from_: datetime | None = Query(None, alias="from", description="RFC 3339"),
-           to: datetime | None = Query(None, description="RFC 3339"),
+           from_: str | None = Query(None, alias="from", description=common.TIME_DOC),
+           to: str | None = Query(None, description=common.TIME_DOC),
            bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat"),
            cameras: str | None = Query(None, description="Comma-separated camera ids"),
            geofence: str | None = Query(None, max_length=50_000, description="GeoJSON Polygon (lon/lat)"),
@@ -156,7 +157,7 @@ def search(request: Request,
     pattern = parse_plate(plate)
     lo, hi = common.window(from_, to)
     params: dict = {"limit": limit, "offset": offset}
-    where = filters(pattern, params, state=state, lo=lo, hi=hi, bbox=common.parse_bbox(bbox),
+    where = filters(pattern, params, state=state, lo=lo, hi=hi, bbox=P.parse_bbox(bbox),
                     cameras=common.csv_list(cameras, "cameras"), geofence_wkt=parse_geofence(geofence))
     with db.pool().connection() as conn:
         n, reads = common.fetch_one(conn, search_sql(where), params)

@@ -155,7 +155,7 @@ def list_cases(limit: int = Query(100, ge=1, le=1000), _: auth.Principal = Depen
 
 @router.post("", summary="Create a case (or give an existing one a title)")
 def create_case(body: CaseIn, request: Request, _: auth.Principal = Depends(auth.require("cases:write"))):
-    n = check_case_number(body.case_number)
+    n = check_case_number(body.case_number, Unprocessable)  # a body: 422
     with db.pool().connection() as conn:
         ensure(conn, request, n, body.title)
         if body.title:

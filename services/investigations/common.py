@@ -1,5 +1,10 @@
-"""What every investigation route shares: the stated purpose of plate reads, time windows,
-bounding boxes and places, and the audit record.
+"""What every investigation route shares: the stated purpose of plate reads, time windows (read by
+the one time parser, services/query/times.py), bounding boxes (the shared parser,
+services/query/params.py) and places, and the audit record.
+
+Errors follow the one rule of services/errors.py: a bad query or path parameter is 400 (an
+unusable pattern, a bbox, a case number in the path), 422 only for a body that parses but cannot
+be processed.
 
 Plate reads are personal data (DESIGN.md): the purpose rule is security's, one for every route
 (`auth.require_purpose`: a role holding alpr:read, a reason and a case number, else 403 with a
@@ -17,16 +22,21 @@ from starlette.requests import HTTPConnection
 
 from services import audit, auth
 from services.auth import Purpose
-from services.errors import Unprocessable
+from services.errors import BadRequest, RTCCError
+from services.query.times import parse_instant
 from services.settings import get_settings
 
 CASE_NUMBER = auth.CASE_NUMBER  # the cases table's CHECK, and security's
 
 
-def check_case_number(n: str) -> str:
+TIME_DOC = "RFC 3339 date-time (without an offset: agency-local) or a date (its whole agency-local day)"
+
+
+def check_case_number(n: str, error: type[RTCCError] = BadRequest) -> str:
+    """A case number from the query or the path (400), or with `error=Unprocessable` from a body."""
     n = n.strip()
     if not CASE_NUMBER.match(n):
-        raise Unprocessable(f"case number {n[:80]!r} must be 1-64 letters, digits or . _ / - "
+        raise error(f"case number {n[:80]!r} must be 1-64 letters, digits or . _ / - "
                             "(starting with a letter or digit)")
     return n
 
@@ -62,27 +72,17 @@ def utc(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
 
 
-def window(lo: datetime | None, hi: datetime | None) -> tuple[datetime | None, datetime | None]:
-    lo, hi = utc(lo), utc(hi)
-    if lo and hi and hi < lo:
-        raise Unprocessable("'to' is before 'from'")
-    return lo, hi
+def instant(text: str | None, what: str = "at") -> datetime | None:
+    return parse_instant(text, what) if text else None
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """minLon,minLat,maxLon,maxLat in WGS 84 degrees."""
-    if not text:
-        return None
-    try:
-        v = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise Unprocessable(f"bbox '{text[:100]}' is not four numbers minLon,minLat,maxLon,maxLat") from None
-    if len(v) != 4 or not all(math.isfinite(x) for x in v):
-        raise Unprocessable("bbox needs four finite numbers: minLon,minLat,maxLon,maxLat")
-    if v[0] > v[2] or v[1] > v[3] or not (-180 <= v[0] <= 180 and -180 <= v[2] <= 180
-                                            and -90 <= v[1] <= 90 and -90 <= v[3] <= 90):
-        raise Unprocessable("bbox must be minLon,minLat,maxLon,maxLat within -180..180 and -90..90")
-    return v[0], v[1], v[2], v[3]
+def window(lo: str | None, hi: str | None) -> tuple[datetime | None, datetime | None]:
+    """`from` and `to`: a date as `to` is its day's last instant, so from=to=2026-05-01 is that day."""
+    t0 = parse_instant(lo, "from") if lo else None
+    t1 = parse_instant(hi, "to", end=True) if hi else None
+    if t0 and t1 and t1 < t0:
+        raise BadRequest("'to' is before 'from'")
+    return t0, t1
 
 
 def csv_list(text: str | None, what: str, limit: int = 200) -> list[str] | None:
@@ -90,21 +90,21 @@ def csv_list(text: str | None, what: str, limit: int = 200) -> list[str] | None:
         return None
     items = [s.strip() for s in text.split(",") if s.strip()]
     if len(items) > limit:
-        raise Unprocessable(f"at most {limit} {what}")
+        raise BadRequest(f"at most {limit} {what}")
     return items or None
 
 
 def check_point(lon: float | None, lat: float | None) -> tuple[float, float]:
     if lon is None or lat is None:
-        raise Unprocessable("give lon and lat (WGS 84 degrees)")
+        raise BadRequest("give lon and lat (WGS 84 degrees)")
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise Unprocessable("lon and lat must be finite numbers")
+        raise BadRequest("lon and lat must be finite numbers")
     return lon, lat
 
 
 def finite(name: str, v: float | None) -> float | None:
     if v is not None and not math.isfinite(v):
-        raise Unprocessable(f"{name} must be a finite number")
+        raise BadRequest(f"{name} must be a finite number")
     return v
 
 

@@ -19,7 +19,7 @@ from services import auth, db
 from services.investigations import common
 from services.investigations.common import Purpose
 from services.investigations.near import anchor
-from services.tiles.filters import parse_kinds
+from services.query.params import parse_kinds
 
 router = APIRouter(prefix="/api", tags=["investigations"])
 
@@ -68,11 +68,11 @@ def correlate_sql(lon: float, lat: float, at: datetime, radius_m: float, minutes
 
 @router.get("/correlate", summary="Everything within R metres and ±T minutes of an incident, every feed",
             response_class=Response, responses={404: {"description": "unknown event"},
-                                                422: {"description": "no point or event"}})
+                                                400: {"description": "no point or event"}})
 def correlate(request: Request,
               event_id: int | None = Query(None, ge=1, le=2**63 - 1, description="The incident"),
               lon: float | None = Query(None, ge=-180, le=180), lat: float | None = Query(None, ge=-90, le=90),
-              at: datetime | None = Query(None, description="RFC 3339 (default: the incident's time, else now)"),
+              at: str | None = Query(None, description=common.TIME_DOC + " (default: the incident's time, else now)"),
               radius_m: float = Query(500, gt=0, le=5000, description="Metres"),
               minutes: float = Query(30, gt=0, le=1440, description="± minutes"),
               kinds: str | None = Query(None, description="Comma-separated event kinds (default all)"),

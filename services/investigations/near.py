@@ -17,7 +17,7 @@ from psycopg import sql
 from starlette.responses import Response
 
 from services import auth, db
-from services.errors import NotFound, Unprocessable
+from services.errors import BadRequest, NotFound
 from services.investigations import common
 from services.investigations.alpr_search import parse_plate
 from services.investigations.common import Purpose
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/alpr", tags=["investigations"])
 
 
 def anchor(conn: psycopg.Connection, event_id: int | None, lon: float | None, lat: float | None,
-           at: datetime | None) -> tuple[float, float, datetime, dict | None]:
+           at: str | None) -> tuple[float, float, datetime, dict | None]:
     """The point and moment asked about: an event's (its location and time), or lon/lat/at."""
     if event_id is not None:
         # By its key (id, observed_at): by id alone every monthly partition is planned and probed.
@@ -38,11 +38,11 @@ def anchor(conn: psycopg.Connection, event_id: int | None, lon: float | None, la
         if row is None:
             raise NotFound(f"no event {event_id}")
         if row[0] is None:
-            raise Unprocessable(f"event {event_id} has no location (its address could not be placed)")
+            raise BadRequest(f"event {event_id} has no location (its address could not be placed)")
         ev = {"id": event_id, "kind": row[3], "type": row[4], "address": row[5], "observed_at": row[2]}
-        return row[0], row[1], common.utc(at) or row[2], ev
+        return row[0], row[1], common.instant(at) or row[2], ev
     lon, lat = common.check_point(lon, lat)
-    return lon, lat, common.utc(at) or datetime.now(timezone.utc), None
+    return lon, lat, common.instant(at) or datetime.now(timezone.utc), None
 
 
 def near_sql(lon: float, lat: float, at: datetime, radius_m: float, minutes: float, limit: int) -> sql.Composed:
@@ -73,12 +73,12 @@ def near_sql(lon: float, lat: float, at: datetime, radius_m: float, minutes: flo
 
 @router.get("/near", summary="Plates read within R metres and ±T minutes of a point or incident, ranked",
             response_class=Response, responses={404: {"description": "unknown event"},
-                                                403: {"description": "no stated reason and case number"},
-                                                422: {"description": "no point"}})
+                                                400: {"description": "no point"},
+                                                403: {"description": "no stated reason and case number"}})
 def near(request: Request,
          event_id: int | None = Query(None, ge=1, le=2**63 - 1, description="An incident: its place and time"),
          lon: float | None = Query(None, ge=-180, le=180), lat: float | None = Query(None, ge=-90, le=90),
-         at: datetime | None = Query(None, description="RFC 3339 (default: the incident's time, else now)"),
+         at: str | None = Query(None, description=common.TIME_DOC + " (default: the incident's time, else now)"),
          radius_m: float = Query(300, gt=0, le=5000, description="Metres"),
          minutes: float = Query(20, gt=0, le=1440, description="± minutes around `at`"),
          limit: int = Query(200, ge=1, le=2000, description="Plates"),
@@ -129,11 +129,11 @@ def cotravel_sql(lo: datetime | None, hi: datetime | None, site_m: float) -> sql
 
 
 @router.get("/cotravel", summary="Plates seen at N or more of the same cameras as a target within Δt",
-            response_class=Response, responses={403: {"description": "no stated reason and case number"},
-                                                  422: {"description": "no exact plate"}})
+            response_class=Response, responses={400: {"description": "no exact plate"},
+                                                  403: {"description": "no stated reason and case number"}})
 def cotravel(request: Request,
              plate: str = Query("", max_length=20, description="The target plate (exact)"),
-             from_: datetime | None = Query(None, alias="from"), to: datetime | None = Query(None),
+             from_: str | None = Query(None, alias="from", description=common.TIME_DOC), to: str | None = Query(None, description=common.TIME_DOC),
              window_s: float = Query(120, gt=0, le=3600, description="± seconds around each target read"),
              min_cameras: int = Query(2, ge=1, le=100, description="Shared cameras at least"),
              site_m: float = Query(30, gt=0, le=500, description="Metres: same site without a camera id"),
@@ -142,7 +142,7 @@ def cotravel(request: Request,
              _: auth.Principal = Depends(auth.require("alpr:read"))) -> Response:
     pattern = parse_plate(plate)
     if not pattern.exact:
-        raise Unprocessable("co-travel follows one plate: give it without wildcards")
+        raise BadRequest("co-travel follows one plate: give it without wildcards")
     lo, hi = common.window(from_, to)
     with db.pool().connection() as conn:
         targets, plates = common.fetch_one(conn, cotravel_sql(lo, hi, site_m), {

@@ -10,10 +10,11 @@ from psycopg import sql
 from starlette.responses import Response
 
 from services import auth, db
-from services.errors import Unprocessable
+from services.errors import BadRequest
 from services.investigations import common
 from services.investigations.common import Purpose
-from services.tiles.filters import parse_kinds
+from services.query import params as P
+from services.query.params import parse_kinds
 
 router = APIRouter(prefix="/api", tags=["investigations"])
 
@@ -26,14 +27,14 @@ def _cursor(text: str | None) -> tuple[datetime, int] | None:
     try:
         return common.utc(datetime.fromisoformat(t.replace("Z", "+00:00"))), int(i)
     except ValueError:
-        raise Unprocessable("after must be the `next` value of the previous page") from None
+        raise BadRequest("after must be the `next` value of the previous page") from None
 
 
 @router.get("/replay", summary="Located events of a time window in time order, paged",
-            response_class=Response, responses={422: {"description": "no window, bad cursor"}})
+            response_class=Response, responses={400: {"description": "no window, bad cursor"}})
 def replay(request: Request,
-           from_: datetime = Query(..., alias="from", description="Start (RFC 3339)"),
-           to: datetime = Query(..., description="End (RFC 3339)"),
+           from_: str = Query(..., alias="from", description="Start: " + common.TIME_DOC),
+           to: str = Query(..., description="End: " + common.TIME_DOC),
            bbox: str | None = Query(None, description="minLon,minLat,maxLon,maxLat"),
            kinds: str | None = Query(None, description="Comma-separated event kinds (default all)"),
            limit: int = Query(1000, ge=1, le=10000),
@@ -42,7 +43,7 @@ def replay(request: Request,
            _: auth.Principal = Depends(auth.require("events:read"))) -> Response:
     lo, hi = common.window(from_, to)
     ks = parse_kinds(kinds)
-    box = common.parse_bbox(bbox)
+    box = P.parse_bbox(bbox)
     cur = _cursor(after)
     with_alpr = p is not None and (ks is None or "alpr_read" in ks)
     L = sql.Literal

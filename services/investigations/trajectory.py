@@ -4,7 +4,6 @@ and a leg implying an impossible speed marked as a probable misread.
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +14,7 @@ from services import auth, db
 from services.investigations import common
 from services.investigations.alpr_search import CAMERA_JOIN, READ_COLUMNS, filters, parse_plate
 from services.investigations.common import Purpose
-from services.errors import Unprocessable
+from services.errors import BadRequest
 
 router = APIRouter(prefix="/api/alpr", tags=["investigations"])
 
@@ -59,19 +58,19 @@ def legs_and_stops(reads: list[dict], gap_s: float, max_kmh: float) -> tuple[lis
 
 
 @router.get("/trajectory", summary="One plate's reads in time order: path, stops, gaps, implied speeds",
-            response_class=Response, responses={403: {"description": "no stated reason and case number"},
-                                                  422: {"description": "no exact plate"}})
+            response_class=Response, responses={400: {"description": "no exact plate"},
+                                                  403: {"description": "no stated reason and case number"}})
 def trajectory(request: Request,
                plate: str = Query("", max_length=20, description="The exact plate"),
                state: str | None = Query(None, max_length=3, pattern="^[A-Za-z]{2,3}$"),
-               from_: datetime | None = Query(None, alias="from"), to: datetime | None = Query(None),
+               from_: str | None = Query(None, alias="from", description=common.TIME_DOC), to: str | None = Query(None, description=common.TIME_DOC),
                gap_min: float = Query(30, gt=0, le=10080, description="Minutes between reads that make a gap"),
                max_kmh: float = Query(200, gt=0, le=2000, description="Faster legs are impossible (km/h)"),
                p: Purpose = Depends(common.purpose),
                _: auth.Principal = Depends(auth.require("alpr:read"))) -> Response:
     pattern = parse_plate(plate)
     if not pattern.exact:
-        raise Unprocessable("a trajectory follows one plate: give it without wildcards (search first)")
+        raise BadRequest("a trajectory follows one plate: give it without wildcards (search first)")
     lo, hi = common.window(from_, to)
     params: dict = {"max_reads": MAX_READS}
     where = filters(pattern, params, state=state, lo=lo, hi=hi)

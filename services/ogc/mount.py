@@ -8,9 +8,9 @@ seams of pygeoapi are replaced (all here, nowhere else):
   generated for it, cached), so a collection the caller's role may not read is not listed; the caller
   (principal, stated purpose, address) is handed to the provider thread for the audit log; the standard
   `filter-lang` names cql2-text / cql2-json, and GDAL's `resultType`, are accepted.
-- `itemtypes.parse_ecql_text` / `parse_cql2_json`: a GET `filter` is parsed as CQL2 text (then ECQL),
-  or CQL2 JSON; a CQL2 JSON bbox is read in the standard order.
-- `itemtypes.to_json`: orjson instead of json.dumps (a 10,000-feature page serialises ~10x faster);
+- `itemtypes.parse_ecql_text` / `parse_cql2_json`: filters are parsed by the one CQL2 reader of /ogc
+  and /tiles (services.query.cql: CQL2 text then ECQL, or CQL2 JSON with its bbox in the standard order).
+- `itemtypes.to_json`: orjson instead of json.dumps (a page of thousands of features is serialised in C);
   `itemtypes.transform_bbox` skips building a pyproj transformer when the bbox is already in CRS84.
 - the `CSV` formatter plugin: `services.ogc.csv_format` also writes features without a geometry.
 Empty `sortby` keys are dropped (pygeoapi indexes their first character); a Host header that is not a
@@ -42,6 +42,7 @@ from services import auth
 from services.errors import DATABASE_DOWN, Forbidden, MethodNotAllowed, retry_after, unavailable
 from services.ogc.config import build_config, build_openapi
 from services.ogc.context import Caller, set_caller
+from services.query import cql
 from services.settings import ROOT, get_settings
 
 _FILTER_LANG_ALIASES = {"cql2-text": "cql-text", "cql2-json": "cql-json"}
@@ -54,45 +55,6 @@ _READ_METHODS = ("GET", "HEAD", "OPTIONS")
 _COLLECTION = re.compile(r"/collections/([^/]+)(/.*)?$")
 _PURPOSE_PARAMS = ("reason", "case_number", "purpose")  # read by services/auth, not query filters
 _PLATE_READS = ("/items", "/tiles/")  # paths under a collection that return features or tiles
-
-
-# CQL2 writes temporal predicates as functions, T_DURING(prop, INTERVAL(...)); pygeofilter 0.4's
-# grammar only knows the infix form `prop T_DURING INTERVAL(...)`.
-_T_FUNC = re.compile(r"\b(T_[A-Z]+)\s*\(\s*(\"[^\"]+\"|[A-Za-z_]\w*)\s*,\s*((?:TIMESTAMP|INTERVAL)\s*\([^)]*\))\s*\)",
-                     re.I)
-
-
-def _bbox_to_polygon(node: Any) -> Any:
-    """CQL2 JSON {"bbox": [minx, miny, maxx, maxy]} as a GeoJSON polygon: pygeofilter 0.4 reads the four
-    numbers in the wrong order (x1, x2, y1, y2)."""
-    if isinstance(node, list):
-        return [_bbox_to_polygon(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    if set(node) == {"bbox"} and isinstance(node["bbox"], list) and len(node["bbox"]) in (4, 6):
-        b = node["bbox"]
-        x1, y1, x2, y2 = (b[0], b[1], b[2], b[3]) if len(b) == 4 else (b[0], b[1], b[3], b[4])
-        return {"type": "Polygon", "coordinates": [[[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]]}
-    return {k: _bbox_to_polygon(v) for k, v in node.items()}
-
-
-def _parse_json(text: str | bytes | dict):
-    """CQL2 JSON (GET filter or POST body)."""
-    from pygeofilter.parsers.cql2_json import parse as parse_json
-    return parse_json(_bbox_to_polygon(orjson.loads(text) if not isinstance(text, dict) else text))
-
-
-def _parse_filter(text: str):
-    """A GET filter: CQL2 JSON if it is a JSON object, else CQL2 text, else ECQL (what pygeoapi used)."""
-    from pygeofilter.parsers.cql2_text import parse as parse_cql2
-    from pygeofilter.parsers.ecql import parse as parse_ecql
-    s = text.strip()
-    if s.startswith("{"):
-        return _parse_json(s)
-    try:
-        return parse_cql2(_T_FUNC.sub(r"\2 \1 \3", s))
-    except Exception:  # pygeofilter raises lark errors of many kinds; ECQL is the fallback
-        return parse_ecql(s)
 
 
 def _json_default(o: Any) -> Any:
@@ -175,8 +137,8 @@ class OGCApp:
             import pygeoapi.starlette_app as sa
             import logging
             logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)  # 4xx are answered, not logged as errors
-            itemtypes.parse_ecql_text = _parse_filter
-            itemtypes.parse_cql2_json = _parse_json
+            itemtypes.parse_ecql_text = cql.parse_any
+            itemtypes.parse_cql2_json = cql.parse_json
             itemtypes.to_json = _to_json
             from pygeoapi.plugin import PLUGINS
             PLUGINS["formatter"]["CSV"] = "services.ogc.csv_format.NullGeometryCSVFormatter"

@@ -6,8 +6,6 @@ pygeoapi keeps the protocol (links, paging, HTML, OpenAPI); this class only turn
 from __future__ import annotations
 
 import re
-import threading
-from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -16,69 +14,23 @@ from psycopg import sql
 from pygeoapi.provider.base import (BaseProvider, ProviderInvalidQueryError, ProviderItemNotFoundError,
                                     ProviderQueryError)
 
-from layers.catalog import Layer, get_layer
+from layers.catalog import get_layer
 from services import audit, db
-from services.errors import DATABASE_DOWN
+from services.errors import DATABASE_DOWN, BadRequest
 from services.ogc.context import caller
-from services.ogc.cql import Bound, Compiler, CQLError, coerce, params
+from services.query import filters
+from services.query.cql import Bound, params
+from services.query.times import parse_datetime
 
 JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
               "datetime": "string"}
 _EPSG = re.compile(r"/EPSG/\d+/(\d+)$|^EPSG:(\d+)$", re.I)
-_INT_TYPES = ("smallint", "integer", "bigint")
-_lock = threading.Lock()
-_id_kinds: dict[str, str] = {}
 _select_sql: dict[tuple, sql.SQL] = {}
-
-
-def _id_kind(layer: Layer) -> str:
-    """integer or string: the type of the layer's id column, looked up once per process."""
-    if layer.source not in _id_kinds:
-        with _lock, db.pool().connection() as conn:
-            row = conn.execute(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
-                (layer.source, layer.id_column)).fetchone()
-            _id_kinds[layer.source] = "integer" if row and row[0] in _INT_TYPES else "string"
-    return _id_kinds[layer.source]
 
 
 def bad(msg: str) -> ProviderInvalidQueryError:
     """A 400 with a sentence the client sees."""
     return ProviderInvalidQueryError(msg, user_msg=msg)
-
-
-def parse_datetime_param(value: str) -> tuple[datetime | None, datetime | None, bool]:
-    """OGC API datetime (instant, interval, open ends '..' or '') → (lo, hi, hi_inclusive), UTC."""
-    def one(s: str, end: bool) -> tuple[datetime | None, bool]:
-        s = s.strip()
-        if s in ("", ".."):
-            return None, True
-        try:
-            if len(s) == 10:  # a date: the whole day
-                d = datetime.combine(date.fromisoformat(s), datetime.min.time(), timezone.utc)
-                return (d + timedelta(days=1), False) if end else (d, True)
-            d = datetime.fromisoformat(s.replace("z", "Z"))
-        except ValueError:
-            raise bad(f"datetime '{s}' is not an RFC 3339 date-time, a date, or '..'.") from None
-        return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)), True
-
-    parts = value.split("/")
-    if len(parts) == 1:
-        if value.strip() in ("", ".."):
-            raise bad("datetime needs an instant or an interval 'start/end'.")
-        lo, _ = one(value, False)
-        if len(value.strip()) == 10:
-            hi, incl = one(value, True)
-            return lo, hi, incl
-        return lo, lo, True
-    if len(parts) != 2:
-        raise bad(f"datetime '{value}' must be an instant or one interval 'start/end'.")
-    lo, _ = one(parts[0], False)
-    hi, incl = one(parts[1], True)
-    if lo and hi and lo > hi:
-        raise bad(f"datetime interval '{value}' ends before it starts.")
-    return lo, hi, incl
 
 
 def output_srid(crs_transform_spec: Any) -> tuple[int, bool]:
@@ -104,11 +56,10 @@ class RTCCProvider(BaseProvider):
         self.layer = layer
         self.id_field = layer.id_column
         self.time_field = layer.time_column
-        self.kinds = {p.name: p.type for p in layer.properties}
-        self.kinds[layer.id_column] = _id_kind(layer)
+        self.kinds = filters.queryables(layer)
         self._fields = {name: ({"type": "string", "format": "date-time"} if k == "datetime"
                                else {"type": JSON_TYPES.get(k, "string")}) for name, k in self.kinds.items()}
-        self.compiler = Compiler(self.kinds, layer.geometry_column, layer.time_column)
+        self.compiler = filters.compiler(layer)
 
     def get_fields(self) -> dict:
         return self._fields
@@ -147,50 +98,18 @@ class RTCCProvider(BaseProvider):
             sql.Identifier(self.layer.id_column), geom, sql.SQL(", ").join(props))
 
     def _where(self, bbox: list, datetime_: str | None, properties: list, filterq: Any) -> sql.Composable:
-        g = sql.Identifier(self.layer.geometry_column)
-        # A spatial collection serves only located features: OGC API - Features' GeoJSON schemas and
-        # QGIS have no place for a null geometry (un-geocoded events are served elsewhere, unplaced).
-        conds: list[sql.Composable] = [sql.SQL("{} IS NOT NULL").format(g)] if self.layer.spatial else []
-        if bbox and not self.layer.spatial:
-            raise bad(f"'{self.layer.id}' has no geometry: bbox does not apply.")
-        if bbox:
-            if len(bbox) == 6:
-                bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
-            minx, miny, maxx, maxy = (float(v) for v in bbox)
-            env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
-                Bound(minx), Bound(miny), Bound(maxx), Bound(maxy))
-            if self.layer.geometry_type == "Point":
-                # && alone compares float4 index boxes (points ~1e-5 degrees outside get in); the exact
-                # coordinate test is cheap, where ST_Intersects' cost estimate tips the planner into
-                # parallel plans that are slow for a 100-feature page
-                conds.append(sql.SQL("{g} && {e} AND ST_X({g}) BETWEEN {} AND {} AND ST_Y({g}) BETWEEN {} AND {}")
-                             .format(Bound(minx), Bound(maxx), Bound(miny), Bound(maxy), g=g, e=env))
-            else:
-                conds.append(sql.SQL("ST_Intersects({}, {})").format(g, env))
-        if datetime_ and self.layer.time_column:
-            lo, hi, incl = parse_datetime_param(datetime_)
-            t = sql.Identifier(self.layer.time_column)
-            if lo is not None and hi is not None and lo == hi:
-                conds.append(sql.SQL("{} = {}").format(t, Bound(lo)))
-            else:
-                if lo is not None:
-                    conds.append(sql.SQL("{} >= {}").format(t, Bound(lo)))
-                if hi is not None:
-                    conds.append(sql.SQL("{} <= {}" if incl else "{} < {}").format(t, Bound(hi)))
-        for name, value in properties:
-            if name not in self.kinds:
-                raise bad(f"Unknown query parameter '{name}'; the queryables of '{self.layer.id}' are: "
-                          f"{', '.join(sorted(self.kinds))}.")
-            try:
-                conds.append(sql.SQL("{} = {}").format(sql.Identifier(name),
-                                                       Bound(coerce(value, self.kinds[name], name))))
-            except CQLError as e:
-                raise bad(str(e)) from None
-        if filterq is not None:
-            try:
+        conds: list[sql.Composable] = filters.located(self.layer)
+        try:
+            if bbox:
+                conds.append(filters.bbox_condition(self.layer, bbox))
+            if datetime_:
+                conds += filters.time_conditions(self.layer, parse_datetime(datetime_))
+            for name, value in properties:
+                conds.append(filters.equals_condition(self.kinds, name, [value]))
+            if filterq is not None:
                 conds.append(self.compiler.compile(filterq))
-            except CQLError as e:
-                raise bad(str(e)) from None
+        except BadRequest as e:  # CQLError included
+            raise bad(e.detail) from None
         return sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
 
     def _order(self, sortby: list, spatial: bool) -> sql.Composable:
@@ -274,11 +193,11 @@ class RTCCProvider(BaseProvider):
         if self.kinds[self.layer.id_column] == "integer" and not re.fullmatch(r"-?\d{1,18}", str(identifier)):
             raise ProviderItemNotFoundError(user_msg=f"No feature '{identifier}' in '{self.layer.id}'.")
         srid, flip = output_srid(crs_transform_spec)
-        located = (sql.SQL(" AND {} IS NOT NULL").format(sql.Identifier(self.layer.geometry_column))
-                   if self.layer.spatial else sql.SQL(""))
-        stmt = sql.SQL("SELECT {} FROM {} WHERE {} = {}{}").format(
+        where = [sql.SQL("{} = {}").format(sql.Identifier(self.layer.id_column), Bound(identifier)),
+                 *filters.located(self.layer)]
+        stmt = sql.SQL("SELECT {} FROM {} WHERE {}").format(
             self._feature_sql(srid, flip, False, None), sql.Identifier(self.layer.source),
-            sql.Identifier(self.layer.id_column), Bound(identifier), located)
+            sql.SQL(" AND ").join(where))
         with db.pool().connection() as conn:
             row = self._run(conn, stmt).fetchone()
             self._audit(conn, "get", {"id": str(identifier), "found": row is not None}, None, None, None)

@@ -45,4 +45,4 @@ class RTCCTileProvider(MVTProxyProvider):
                 audit.write(conn, who.principal.name, who.principal.role or None, "ogc.tiles",
                             f"collections/{lyr.id}/tiles", {"layer": lyr.id, "tile": [z, x, y], "via": "ogc"},
                             who.client, who.purpose)
-        return render_tile(self.layer, z, x, y, None, on_conn)
+        return render_tile(self.layer, z, x, y, on_conn)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from geo import geocode as geocoder
 from services import audit, auth, db
-from services.errors import Unprocessable
+from services.errors import BadRequest
 from services.proximity import engine
 
 router = APIRouter(prefix="/api", tags=["proximity"], dependencies=[Depends(auth.require("events:read"))])
@@ -21,7 +21,7 @@ ALPR_MARK = b'"kind" : "alpr_read"'  # how json_build_object writes an ALPR read
 
 @router.get("/nearest", summary="Nearest cameras that can see a location, nearest available units by drive time",
             response_class=Response, responses={200: {"content": {"application/json": {}}},
-                                                422: {"description": "No location, bad parameters, or an address "
+                                                400: {"description": "No location, bad parameters, or an address "
                                                                      "that cannot be geocoded"}})
 async def nearest(
     request: Request,
@@ -38,13 +38,13 @@ async def nearest(
                                  "own recent context"),
 ) -> Response:
     if (lon is None) != (lat is None):
-        raise Unprocessable("give both lon and lat, or an address")
+        raise BadRequest("give both lon and lat, or an address")
     if lon is None and not (address and address.strip()):
-        raise Unprocessable("give an address, or lon and lat")
+        raise BadRequest("give an address, or lon and lat")
     for name, v in (("lon", lon), ("lat", lat), ("radius_m", radius_m), ("recent_m", recent_m),
                     ("recent_min", recent_min)):
         if v is not None and not math.isfinite(v):
-            raise Unprocessable(f"{name} must be a finite number")
+            raise BadRequest(f"{name} must be a finite number")
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)  # RFC 3339 on the wire is UTC
     p = engine.params(cameras=cameras, units=units, radius_m=radius_m, recent_m=recent_m,
@@ -99,12 +99,12 @@ def _audit_alpr(request: Request, location: dict, body: bytes) -> None:
 
 
 def _geocode(conn: psycopg.Connection, address: str) -> geocoder.GeocodeResult:
-    """Geocode or answer 422 with the geocoder's reason."""
+    """Geocode or answer 400 with the geocoder's reason."""
     try:
         g = geocoder.geocode_best(conn, address)
     except (ValueError, TypeError, psycopg.DataError) as e:
-        raise Unprocessable(f"address could not be geocoded: {e}", address=address)
+        raise BadRequest(f"address could not be geocoded: {e}", address=address)
     if not g.ok:
-        raise Unprocessable(f"address could not be geocoded: {g.reason or 'no match'}", address=address,
+        raise BadRequest(f"address could not be geocoded: {g.reason or 'no match'}", address=address,
                             geocode=g.as_dict())
     return g

@@ -17,14 +17,16 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 import numpy as np
 import psycopg
+from starlette.concurrency import run_in_threadpool
 
 from layers.catalog import CATALOG, Layer
 from services.bus import Notice, bus
 from services.settings import get_settings
-from services.tiles.filters import Window, parse_instant
+from services.query.times import Window, parse_instant
 
 log = logging.getLogger("rtcc.tiles")
 
@@ -70,6 +72,36 @@ class TileCache:
     def max_bytes(self) -> int:
         """Cache size per process (bytes)."""
         return self._max_bytes if self._max_bytes is not None else get_settings().tile_cache_mb * 2 ** 20
+
+    # -- the routes' interface ---------------------------------------------------------------
+    async def serve(self, key: tuple, layer: Layer, render: Callable[[], bytes], bounds: Callable[[], tuple],
+                    window: Window, kinds: tuple[str, ...] | None = None) -> tuple[Entry, bool]:
+        """(entry, hit): the cached answer for `key`, or `render()` (run on a worker thread) stored as an
+        entry whose content depends on `bounds()` (lon/lat degrees; computed on a miss only: it costs
+        a projection), `window` and `kinds`."""
+        self.start()
+        hit = self.get(key)
+        if hit is not None:
+            return hit, True  # answered on the event loop: no worker-thread hop
+        generation = self.generation_of(layer.id)
+        body = await run_in_threadpool(render)
+        return self._store(key, layer, body, generation, bounds, window, kinds), False
+
+    def serve_here(self, key: tuple, layer: Layer, render: Callable[[], bytes], bounds: Callable[[], tuple],
+                   window: Window, kinds: tuple[str, ...] | None = None) -> tuple[Entry, bool]:
+        """serve() for a caller already on a worker thread (the OGC API - Tiles provider)."""
+        self.start()
+        hit = self.get(key)
+        if hit is not None:
+            return hit, True
+        generation = self.generation_of(layer.id)
+        return self._store(key, layer, render(), generation, bounds, window, kinds), False
+
+    def _store(self, key: tuple, layer: Layer, body: bytes, generation: tuple[int, int],
+               bounds: Callable[[], tuple], window: Window, kinds: tuple[str, ...] | None) -> Entry:
+        entry = entry_for(layer, body, bounds(), window, kinds)
+        self.put(key, entry, generation)
+        return entry
 
     # -- lookups ---------------------------------------------------------------------------
     def get(self, key: tuple) -> Entry | None:

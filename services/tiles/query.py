@@ -14,7 +14,8 @@ from psycopg import sql
 from geo import tiles as T
 from layers.catalog import Layer
 from services.errors import Unavailable
-from services.tiles.filters import Filters
+from services.query.cql import Bound, params
+from services.query.params import Filters
 
 INT_OIDS = {20, 21, 23}          # int8, int2, int4: usable as MVT feature ids
 TIME_OIDS = {1184, 1114}         # timestamptz, timestamp: sent as RFC 3339 strings
@@ -57,58 +58,64 @@ def _prop(name: str, cols: Columns) -> sql.Composable:
     return col
 
 
-def _where(layer: Layer, filters: Filters, conn: psycopg.Connection) -> sql.Composable:
-    # Filter literals are quoted by psycopg, then their '%' doubled: the query also has %(x)s params.
-    conds = [sql.SQL("t.{} && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)").format(
-        sql.Identifier(layer.geometry_column))]
-    conds += [sql.SQL(c.as_string(conn).replace("%", "%%")) for c in filters.conditions]
-    return sql.SQL(" AND ").join(conds)
+def _where(layer: Layer, filters: Filters, box: tuple[float, float, float, float]) -> sql.Composable:
+    conds = [sql.SQL("t.{} && ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+        sql.Identifier(layer.geometry_column), *(Bound(v) for v in box))]
+    return sql.SQL(" AND ").join(conds + filters.conditions)
 
 
-def tile_sql(layer: Layer, cols: Columns, filters: Filters, conn: psycopg.Connection) -> sql.Composed:
+def _tile_envelope(z: int, x: int, y: int) -> sql.Composable:
+    # An InitPlan: computed once per tile even under a generic prepared plan.
+    return sql.SQL("(SELECT ST_TileEnvelope({}, {}, {}))").format(Bound(z), Bound(x), Bound(y))
+
+
+def tile_sql(layer: Layer, cols: Columns, filters: Filters, z: int, x: int, y: int) -> sql.Composed:
     """Every row in the tile (and its buffer), at most the layer's feature cap."""
     props = [_prop(n, cols) for n in cols.names]
     if cols.int_id:
         props.append(sql.SQL("t.{} AS __fid").format(sql.Identifier(layer.id_column)))
-    # The envelope is an InitPlan: computed once per tile even under a generic prepared plan.
     # Lines and polygons are simplified to the tile's resolution (T.simplify_tolerance_m); points as they are.
     g = sql.SQL("ST_Transform(t.{}, 3857)").format(sql.Identifier(layer.geometry_column))
     if layer.geometry_type != "Point":
-        g = sql.SQL("ST_Simplify({}, %(tol)s, true)").format(g)
+        g = sql.SQL("ST_Simplify({}, {}, true)").format(g, Bound(T.simplify_tolerance_m(z)))
     return sql.SQL("""
-        SELECT ST_AsMVT(q, %(name)s, {extent}, 'geom', {fid}) FROM (
-            SELECT {props}, ST_AsMVTGeom({g},
-                   (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), {extent}, {buffer}, true) AS geom
+        SELECT ST_AsMVT(q, {name}, {extent}, 'geom', {fid}) FROM (
+            SELECT {props}, ST_AsMVTGeom({g}, {envelope}, {extent}, {buffer}, true) AS geom
             FROM {source} t
             WHERE {where}
             LIMIT {cap}
         ) q""").format(
-        extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER),
+        name=Bound(layer.id), extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER),
         fid=sql.Literal("__fid" if cols.int_id else None), props=sql.SQL(", ").join(props), g=g,
-        source=sql.Identifier(layer.source),
-        where=_where(layer, filters, conn), cap=sql.Literal(layer.tile_feature_cap))
+        envelope=_tile_envelope(z, x, y),
+        source=sql.Identifier(layer.source), where=_where(layer, filters, T.lonlat_bounds(z, x, y, T.BUFFER)),
+        cap=sql.Literal(layer.tile_feature_cap))
 
 
-def thinned_sql(layer: Layer, cols: Columns, filters: Filters, conn: psycopg.Connection) -> sql.Composed:
+def thinned_sql(layer: Layer, cols: Columns, filters: Filters, z: int, x: int, y: int) -> sql.Composed:
     """One point per grid cell (THIN_CELLS per tile side), at the mean position, with `count`.
 
     The tile is grown by exactly one cell (BUFFER = EXTENT / THIN_CELLS), so the cells in the
     buffer ring are whole and match what the neighbouring tile draws there.
     """
     geom = sql.SQL("t.{}").format(sql.Identifier(layer.geometry_column))
+    w0, s0, _, _ = T.lonlat_bounds(z, x, y)
+    dx, dy = T.thin_cell_deg(z, y)
     return sql.SQL("""
-        SELECT ST_AsMVT(q, %(name)s, {extent}, 'geom') FROM (
+        SELECT ST_AsMVT(q, {name}, {extent}, 'geom') FROM (
             SELECT count(*)::int AS count, min(t.{id}) AS {id},
                    ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X({geom})), avg(ST_Y({geom}))), 4326), 3857),
-                                (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), {extent}, {buffer}, true) AS geom
+                                {envelope}, {extent}, {buffer}, true) AS geom
             FROM {source} t
             WHERE {where}
-            GROUP BY floor((ST_X({geom}) - %(w0)s) / %(dx)s), floor((ST_Y({geom}) - %(s0)s) / %(dy)s)
+            GROUP BY floor((ST_X({geom}) - {w0}) / {dx}), floor((ST_Y({geom}) - {s0}) / {dy})
             LIMIT {cap}
         ) q""").format(
-        extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER), id=sql.Identifier(layer.id_column),
-        geom=geom, source=sql.Identifier(layer.source), where=_where(layer, filters, conn),
-        cap=sql.Literal(layer.tile_feature_cap))
+        name=Bound(layer.id), extent=sql.Literal(T.EXTENT), buffer=sql.Literal(T.BUFFER),
+        id=sql.Identifier(layer.id_column), geom=geom, envelope=_tile_envelope(z, x, y),
+        source=sql.Identifier(layer.source),
+        where=_where(layer, filters, T.lonlat_bounds(z, x, y, T.EXTENT / T.THIN_CELLS)),
+        w0=Bound(w0), dx=Bound(dx), s0=Bound(s0), dy=Bound(dy), cap=sql.Literal(layer.tile_feature_cap))
 
 
 def thins(layer: Layer, z: int, thin: bool = True) -> bool:
@@ -117,13 +124,14 @@ def thins(layer: Layer, z: int, thin: bool = True) -> bool:
 
 
 # Per tile, in its own transaction: (1) one generic plan per prepared statement, so a tile does not
-# re-plan over every monthly partition of `events` (planning was ~20-60 ms of a ~70 ms tile with
+# re-plan over every monthly partition of `events` (planning was most of the time of a tile with
 # ~180 partitions); (2) no parallel workers: a tile is small work, and under concurrent tile load
 # the planner's parallel seq scans halved throughput (bench/tiles.py); (3) memory for the thinning
 # GROUP BY to hash in RAM instead of sorting on disk (380k points in a z10 tile).
-TILE_SETTINGS = ("SET LOCAL plan_cache_mode = force_generic_plan",
-                 "SET LOCAL max_parallel_workers_per_gather = 0",
-                 "SET LOCAL work_mem = '64MB'")
+TILE_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL work_mem = '64MB'")
+# A tile with filters is planned for its own values (a time window prunes partitions at plan time, a
+# selective filter picks its index), as a one-off statement; one without is the prepared generic plan.
+GENERIC, CUSTOM = ("SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filters: Filters,
@@ -131,8 +139,8 @@ def render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filte
     """The MVT bytes of one tile (b'' when empty)."""
     if z < layer.minzoom:
         return b""
-    # BEGIN and the settings in one round trip (a tile at z16 takes ~12 ms; this saves ~0.8).
-    conn.execute("BEGIN; " + "; ".join(TILE_SETTINGS))
+    # BEGIN and the settings in one round trip (saves one of the few round trips of a small tile).
+    conn.execute("; ".join(("BEGIN", CUSTOM if filters.conditions else GENERIC, *TILE_SETTINGS)))
     try:
         body = _render(conn, layer, z, x, y, filters, thin)
     except BaseException:
@@ -153,16 +161,7 @@ def _render(conn: psycopg.Connection, layer: Layer, z: int, x: int, y: int, filt
                             layer.id, T.EXTENT, T.BUFFER), prepare=True).fetchone()
         return bytes(row[0] or b"")
     cols = columns(conn, layer)
-    params: dict = {"name": layer.id, "z": z, "x": x, "y": y, "tol": T.simplify_tolerance_m(z)}
-    if thins(layer, z, thin):
-        q = thinned_sql(layer, cols, filters, conn)
-        w, s, e, n = T.lonlat_bounds(z, x, y)
-        params.update(w0=w, s0=s)
-        params["dx"], params["dy"] = T.thin_cell_deg(z, y)
-        params["w"], params["s"], params["e"], params["n"] = T.lonlat_bounds(z, x, y, T.EXTENT / T.THIN_CELLS)
-    else:
-        q = tile_sql(layer, cols, filters, conn)
-        params["w"], params["s"], params["e"], params["n"] = T.lonlat_bounds(z, x, y, T.BUFFER)
-    # Prepared (server-side) when the text repeats, i.e. without per-request literal filters.
-    row = conn.execute(q, params, prepare=not filters.conditions).fetchone()
+    q = (thinned_sql if thins(layer, z, thin) else tile_sql)(layer, cols, filters, z, x, y)
+    # Prepared (server-side) only without filters: their shapes vary, and they want custom plans.
+    row = conn.execute(q, params(q), prepare=not filters.conditions).fetchone()
     return bytes(row[0] or b"")

@@ -11,33 +11,19 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geo import tiles as T
-from layers.catalog import CATALOG, Layer, get_layer
+from layers.catalog import CATALOG, Layer
 from services import audit, auth, db
 from services.errors import BadRequest, NotFound
+from services.query import params as P
+from services.query.times import Window
 from services.settings import get_settings
 from services.tiles import query as Q
 from services.tiles import tilejson as TJ
-from services.tiles.cache import cache, entry_for
-from services.tiles.filters import Filters, parse_filters, parse_kinds, parse_window
+from services.tiles.cache import cache
 
 router = APIRouter(tags=["tiles"], dependencies=[Depends(auth.require("events:read"))])
 MVT = "application/vnd.mapbox-vector-tile"
 HEXBIN_MAX_CELLS = 50_000   # GeoJSON hexbins: refuse bigger answers (ask for a coarser res or bbox)
-
-PURPOSE_PARAMS = frozenset({"reason", "case_number", "purpose"})  # the stated purpose, not a filter
-DATETIME_DOC = ("OGC API datetime: an RFC 3339 instant, or an interval `start/end` with `..` for an open end "
-                "(e.g. `2024-05-01T00:00:00Z/..`)")
-
-
-def _layer(layer_id: str, request: Request) -> Layer:
-    """The layer, if this caller's role may read it (the catalog's `roles`)."""
-    layer = get_layer(layer_id)
-    if layer is None:
-        raise NotFound(f"unknown layer '{layer_id}': see /tiles for the catalog")
-    auth.check_layer(auth.current_principal(request), layer)
-    if not layer.spatial:
-        raise NotFound(f"layer '{layer_id}' has no geometry: it has no tiles (read it at /ogc/collections/{layer_id})")
-    return layer
 
 
 def _readable(request: Request):
@@ -64,7 +50,7 @@ def _answer(request: Request, body: bytes, etag: str, layer: Layer, media: str, 
     return Response(content=body, media_type=media, headers=headers)
 
 
-def _render(layer: Layer, z: int, x: int, y: int, filters: Filters, thin: bool,
+def _render(layer: Layer, z: int, x: int, y: int, filters: P.Filters, thin: bool,
             audited: Request | None = None) -> bytes:
     """Render a tile; `audited`: the request whose reading of personal data is recorded on the same
     connection and worker thread (one hop per tile, not two)."""
@@ -90,7 +76,7 @@ def _audit(request: Request, layer: Layer, z: int, x: int, y: int) -> None:
 def _record(conn: psycopg.Connection, request: Request, layer: Layer, z: int, x: int, y: int) -> None:
     audit.record(conn, request, "tiles.read", f"tiles/{layer.id}/{z}/{x}/{y}",
                  {"layer": layer.id, "tile": [z, x, y],
-                  **{k: v for k, v in request.query_params.items() if k not in PURPOSE_PARAMS}})
+                  **{k: v for k, v in request.query_params.items() if k not in P.PURPOSE}})
 
 
 def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -100,6 +86,19 @@ def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, flo
         m = T.h3_margin_deg(T.h3_res_for_zoom(z), max(abs(s), abs(n)))
         w, s, e, n = w - m, s - m, e + m, n + m
     return w, s, e, n
+
+
+async def _purpose(request: Request, lyr: Layer = Depends(P.layer)) -> None:
+    """Plate data (ALPR): a stated purpose before anything else is read (403); every tile is audited."""
+    if lyr.event_kind in audit.PERSONAL_KINDS:
+        auth.require_purpose(request)
+
+
+async def _valid_tile(z: int, x: int, y: int) -> None:
+    """404 for a tile outside the matrix (before any filter is read)."""
+    if not T.valid_tile(z, x, y):
+        raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
+                       f"x and y 0..2^zoom-1)")
 
 
 @router.get("/tiles", summary="Every catalog layer with its TileJSON (the vector tile index)")
@@ -116,12 +115,9 @@ def tiles_index_json(request: Request) -> dict:
 @router.get("/tiles/{layer}.json", summary="TileJSON 3.0.0 of one layer",
             description="Query parameters (datetime, since, hours, filter, kinds, property=value) are carried "
                         "into the tile URL template.")
-def layer_tilejson(layer: str, request: Request) -> dict:
-    lyr = _layer(layer, request)
-    query = dict(request.query_params)  # the purpose too: a GIS client given this URL sends it on every tile
-    if query:
-        parse_filters(lyr, {k: v for k, v in query.items() if k not in PURPOSE_PARAMS})  # 400 now rather than on every tile
-    return TJ.tilejson(lyr, _base(request), query)
+def layer_tilejson(request: Request, lyr: Layer = Depends(P.layer),
+                   _: P.Filters = Depends(P.tile_filters)) -> dict:  # bad filters: 400 now, not on every tile
+    return TJ.tilejson(lyr, _base(request), dict(request.query_params))
 
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", summary="One vector tile (Mapbox Vector Tile, WebMercatorQuad)",
@@ -131,92 +127,49 @@ def layer_tilejson(layer: str, request: Request) -> dict:
             description="Points of event layers are thinned below the layer's `thin_below_zoom` (one point per "
                         "cell of a 64×64 grid, with `count`) unless `thin=false`; at most the layer's feature cap "
                         "per tile. Any exposed property can be filtered with `name=value` (or `name=a,b`).")
-async def tile(request: Request, layer: str, z: int, x: int, y: int,
-               datetime: str | None = Query(None, description=DATETIME_DOC),
-               since: str | None = Query(None, description="RFC 3339 instant: events observed since then"),
-               hours: float | None = Query(None, description="events of the last N hours"),
-               filter: str | None = Query(None, description="CQL2 filter over the layer's properties"),
-               filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text (default) or cql2-json"),
-               kinds: str | None = Query(None, description="hexbin layer: comma-separated event kinds (default all)"),
+async def tile(request: Request, z: int, x: int, y: int, lyr: Layer = Depends(P.layer),
+               _stated: None = Depends(_purpose), _in_matrix: None = Depends(_valid_tile),
+               filters: P.Filters = Depends(P.tile_filters),
                thin: bool = Query(True, description="thin event points below the layer's thin_below_zoom")):
-    lyr = _layer(layer, request)
-    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: a stated purpose, every tile audited
-    if personal:
-        auth.require_purpose(request)
-    if not T.valid_tile(z, x, y):
-        raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
-                       f"x and y 0..2^zoom-1)")
-    filters = parse_filters(lyr, {k: v for k, v in request.query_params.items() if k not in PURPOSE_PARAMS})
+    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: every tile served is audited (_purpose)
     key = (lyr.id, z, x, y, filters.key(), Q.thins(lyr, z, thin))
-    cache.start()
-    hit = cache.get(key)
-    if hit is not None:
-        if personal:
-            await run_in_threadpool(_audit, request, lyr, z, x, y)
-        return _answer(request, hit.body, hit.etag, lyr, MVT, "hit")
-    generation = cache.generation_of(lyr.id)
-    body = await run_in_threadpool(_render, lyr, z, x, y, filters, thin, request if personal else None)
-    entry = entry_for(lyr, body, _dependency_bounds(lyr, z, x, y), filters.window, filters.kinds)
-    cache.put(key, entry, generation)
-    return _answer(request, body, entry.etag, lyr, MVT, "miss")
+    entry, hit = await cache.serve(
+        key, lyr, lambda: _render(lyr, z, x, y, filters, thin, request if personal else None),
+        lambda: _dependency_bounds(lyr, z, x, y), filters.window, filters.kinds)
+    if hit and personal:
+        await run_in_threadpool(_audit, request, lyr, z, x, y)
+    return _answer(request, entry.body, entry.etag, lyr, MVT, "hit" if hit else "miss")
 
 
-def render_tile(layer: Layer, z: int, x: int, y: int, params: dict[str, str] | None = None,
-                on_conn=None) -> bytes:
-    """One tile rendered in this process (through the cache), for callers outside the HTTP route
-    (the OGC API - Tiles provider). `on_conn(conn)` runs on the rendering connection (the audit row)."""
-    filters = parse_filters(layer, params or {})
-    thin = (params or {}).get("thin", "true").lower() != "false"
-    key = (layer.id, z, x, y, filters.key(), Q.thins(layer, z, thin))
-    cache.start()
-    hit = cache.get(key)
-    if hit is not None:
-        if on_conn is not None:
-            with db.pool().connection() as conn:
+def render_tile(layer: Layer, z: int, x: int, y: int, on_conn=None) -> bytes:
+    """One tile without filters, rendered in this process through the cache, for callers outside the
+    HTTP route (the OGC API - Tiles provider, already on a worker thread). `on_conn(conn)` runs on the
+    rendering connection (the audit row), or on its own connection for a cache hit."""
+    filters = P.Filters()
+    key = (layer.id, z, x, y, filters.key(), Q.thins(layer, z, True))
+
+    def render() -> bytes:
+        with db.pool().connection() as conn:
+            body = Q.render(conn, layer, z, x, y, filters, True)
+            if on_conn is not None:
                 on_conn(conn)
-        return hit.body
-    generation = cache.generation_of(layer.id)
-    with db.pool().connection() as conn:
-        body = Q.render(conn, layer, z, x, y, filters, thin)
-        if on_conn is not None:
+            return body
+    entry, hit = cache.serve_here(key, layer, render, lambda: _dependency_bounds(layer, z, x, y), filters.window)
+    if hit and on_conn is not None:
+        with db.pool().connection() as conn:
             on_conn(conn)
-    cache.put(key, entry_for(layer, body, _dependency_bounds(layer, z, x, y), filters.window, filters.kinds),
-              generation)
-    return body
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float]:
-    if not text:
-        return get_settings().service_area
-    try:
-        w, s, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise BadRequest("bbox must be four numbers: west,south,east,north (degrees)")
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise BadRequest("bbox must be west,south,east,north in degrees with west < east and south < north")
-    return w, s, e, n
+    return entry.body
 
 
 @router.get("/api/hexbins", summary="Event counts per H3 cell as GeoJSON (the web heat layer)",
             response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
 async def hexbins(request: Request,
                   res: int = Query(8, ge=7, le=10, description="H3 resolution (7..10)"),
-                  bbox: str | None = Query(None, description="west,south,east,north (degrees); default the "
-                                                             "service area"),
-                  datetime: str | None = Query(None, description=DATETIME_DOC),
-                  since: str | None = Query(None), hours: float | None = Query(None),
-                  kinds: str | None = Query(None, description="comma-separated event kinds (default all)")):
+                  box: tuple[float, ...] = Depends(P.bbox_or_service_area),
+                  window: Window = Depends(P.time_window),
+                  kinds_t: tuple[str, ...] | None = Depends(P.kinds)):
     lyr = next(layer for layer in CATALOG if layer.aggregate == "h3")
-    box = _bbox(bbox)
-    q = request.query_params
-    window = parse_window(q.get("datetime"), q.get("since"), q.get("hours"))
-    kinds_t = parse_kinds(kinds)
     key = ("hexbins.geojson", res, box, window.key(), kinds_t)
-    cache.start()
-    hit = cache.get(key)
-    if hit is not None:
-        return _answer(request, hit.body, hit.etag, lyr, "application/geo+json", "hit")
-    generation = cache.generation_of(lyr.id)
 
     def run() -> bytes:
         with db.pool().connection() as conn:
@@ -231,8 +184,8 @@ async def hexbins(request: Request,
             raise BadRequest(f"{row[0]} cells: use a coarser res or a smaller bbox (at most {HEXBIN_MAX_CELLS})")
         return row[1].encode()
 
-    body = await run_in_threadpool(run)
-    m = T.h3_margin_deg(res, max(abs(box[1]), abs(box[3])))
-    entry = entry_for(lyr, body, (box[0] - m, box[1] - m, box[2] + m, box[3] + m), window, kinds_t)
-    cache.put(key, entry, generation)
-    return _answer(request, body, entry.etag, lyr, "application/geo+json", "miss")
+    def bounds() -> tuple[float, float, float, float]:
+        m = T.h3_margin_deg(res, max(abs(box[1]), abs(box[3])))
+        return box[0] - m, box[1] - m, box[2] + m, box[3] + m
+    entry, hit = await cache.serve(key, lyr, run, bounds, window, kinds_t)
+    return _answer(request, entry.body, entry.etag, lyr, "application/geo+json", "hit" if hit else "miss")

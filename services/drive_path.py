@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from services import auth, db
-from services.errors import Unprocessable
+from services.errors import BadRequest
 from services.proximity import graph
 from services.proximity.graph import Snap
 from services.settings import get_settings
@@ -47,9 +47,9 @@ def _point(text: str, name: str) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in text.split(","))
     except ValueError:
-        raise Unprocessable(f"{name} must be 'lon,lat' in degrees")
+        raise BadRequest(f"{name} must be 'lon,lat' in degrees")
     if not (-180 <= x <= 180 and -90 <= y <= 90):
-        raise Unprocessable(f"{name} is out of range: give 'lon,lat' in degrees")
+        raise BadRequest(f"{name} is out of range: give 'lon,lat' in degrees")
     return x, y
 
 
@@ -65,12 +65,12 @@ async def route(frm: str = Query(..., alias="from", description="start as lon,la
             (o_edge, o_frac, o_off, version, dist), (d_edge, d_frac, d_off, _, _) = \
                 conn.execute(SNAP_SQL, args).fetchall()
             if o_edge is None or d_edge is None:
-                raise Unprocessable(f"{'from' if o_edge is None else 'to'} is more than "
+                raise BadRequest(f"{'from' if o_edge is None else 'to'} is more than "
                                     f"{args['snap']:g} m from any street")
             [leg] = graph.current(version).legs(Snap(d_edge, d_frac, d_off), [Snap(o_edge, o_frac, o_off)],
                                                 1, [dist], paths=True)
             if leg is None:
-                raise Unprocessable("no path between these points on the street network")
+                raise BadRequest("no path between these points on the street network")
             edges, a, b = zip(*leg.pieces)
             line, metres = conn.execute(LINE_SQL, args | {"edges": list(edges), "a": list(a), "b": list(b),
                                                           "off": o_off + d_off}).fetchone()

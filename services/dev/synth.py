@@ -14,7 +14,8 @@ import psycopg
 import shapely
 from tqdm import tqdm
 
-from services import db, demo
+from services import db
+from services.dev import demo
 from services.ingest import feeds as F
 from services.ingest.model import Event
 from services.ingest.pipeline import IngestResult, store_models

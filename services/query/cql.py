@@ -1,20 +1,84 @@
-"""CQL2 (text or JSON, parsed by pygeofilter) → a safe SQL WHERE clause with bound parameters.
+"""CQL2 (text or JSON) → a safe SQL condition with bound parameters: the one filter compiler of /ogc,
+/tiles and alert rules.
 
 Only attributes of the layer are accepted; every literal is a bound parameter, cast to the type of
 the property it is compared with, so a filter can never inject SQL (OGC API - Features Part 3).
+A date literal compared with a date-time property is the whole agency-local day (services.query.times).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
 from psycopg import sql
 from pygeofilter import ast, values
 
+from services.errors import BadRequest
+from services.query.times import parse_instant as _instant
 
-class CQLError(ValueError):
-    """A filter that parses but cannot be applied to this layer (a 400, with a sentence)."""
+
+class CQLError(BadRequest, ValueError):
+    """A filter that cannot be read or applied to this layer (a 400, with a sentence)."""
+
+
+# CQL2 writes temporal predicates as functions, T_DURING(prop, INTERVAL(...)); pygeofilter 0.4's
+# grammar only knows the infix form `prop T_DURING INTERVAL(...)`.
+_T_FUNC = re.compile(r"\b(T_[A-Z]+)\s*\(\s*(\"[^\"]+\"|[A-Za-z_]\w*)\s*,\s*((?:TIMESTAMP|INTERVAL)\s*\([^)]*\))\s*\)",
+                     re.I)
+TEXT_LANGS = ("cql2-text", "cql-text")
+JSON_LANGS = ("cql2-json", "cql-json")
+
+
+def _bbox_to_polygon(node: Any) -> Any:
+    """CQL2 JSON {"bbox": [minx, miny, maxx, maxy]} as a GeoJSON polygon: pygeofilter 0.4 reads the four
+    numbers in the wrong order (x1, x2, y1, y2)."""
+    if isinstance(node, list):
+        return [_bbox_to_polygon(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"bbox"} and isinstance(node["bbox"], list) and len(node["bbox"]) in (4, 6):
+        b = node["bbox"]
+        x1, y1, x2, y2 = (b[0], b[1], b[2], b[3]) if len(b) == 4 else (b[0], b[1], b[3], b[4])
+        return {"type": "Polygon", "coordinates": [[[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]]}
+    return {k: _bbox_to_polygon(v) for k, v in node.items()}
+
+
+def parse_json(doc: str | bytes | dict) -> Any:
+    """CQL2 JSON (a GET `filter` or a POST body) as a pygeofilter AST."""
+    from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
+    return parse_cql2_json(_bbox_to_polygon(orjson.loads(doc) if not isinstance(doc, dict) else doc))
+
+
+def parse_text(text: str) -> Any:
+    """CQL2 text (then ECQL, what pygeoapi accepted before CQL2) as a pygeofilter AST."""
+    from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+    from pygeofilter.parsers.ecql import parse as parse_ecql
+    s = text.strip()
+    try:
+        return parse_cql2_text(_T_FUNC.sub(r"\2 \1 \3", s))
+    except Exception:  # pygeofilter raises lark errors of many kinds; ECQL is the fallback
+        return parse_ecql(s)
+
+
+def parse_any(text: str) -> Any:
+    """A GET `filter` without filter-lang: CQL2 JSON if it is a JSON object, else CQL2 text."""
+    return parse_json(text) if text.strip().startswith("{") else parse_text(text)
+
+
+def parse(text: str, lang: str | None = None) -> Any:
+    """A `filter` query parameter with its `filter-lang` (default: read from the text); CQLError when bad."""
+    lang = (lang or "").strip().lower()
+    if lang and lang not in TEXT_LANGS + JSON_LANGS:
+        raise CQLError(f"filter-lang '{lang}' is not supported: use cql2-text or cql2-json")
+    try:
+        if lang in JSON_LANGS:
+            return parse_json(text)
+        return parse_text(text) if lang else parse_any(text)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CQLError(f"filter is not valid {lang or 'CQL2'}: {first[:200]}") from None
 
 
 _CMP = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
@@ -50,26 +114,31 @@ def coerce(value: Any, kind: str, name: str) -> Any:
                 return False
             raise ValueError
         if kind == "datetime":
-            return parse_instant(value) if not isinstance(value, datetime) else _utc(value)
-    except (TypeError, ValueError):
+            return parse_instant(value)
+    except (TypeError, ValueError, BadRequest):
         raise CQLError(f"{value!r} is not a valid {kind} value for property '{name}'.") from None
     return value if isinstance(value, str) else str(value)
 
 
-def _utc(d: datetime) -> datetime:
-    return d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d
+def parse_instant(value: Any, end: bool = False) -> datetime:
+    """A literal as an instant (services.query.times: a date is its day's first instant, or last with `end`)."""
+    try:
+        return _instant(value, "filter", end)
+    except BadRequest as e:
+        raise CQLError(e.detail) from None
 
 
-def parse_instant(value: Any) -> datetime:
-    """An RFC 3339 date-time (or date: its midnight UTC)."""
-    if isinstance(value, datetime):
-        return _utc(value)
-    if isinstance(value, date):
-        return datetime.combine(value, time(), timezone.utc)
-    s = str(value).strip()
-    if len(s) == 10:
-        return datetime.combine(date.fromisoformat(s), time(), timezone.utc)
-    return _utc(datetime.fromisoformat(s.replace("z", "Z")))
+def day_literal(value: Any) -> tuple[datetime, datetime] | None:
+    """(first, last) instant of the day when `value` is a date literal, else None."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return parse_instant(value), parse_instant(value, end=True)
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            d = date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parse_instant(d), parse_instant(d, end=True)
+    return None
 
 
 class Bound(sql.Composable):
@@ -174,6 +243,9 @@ class Compiler:
         if isinstance(node, ast.Or):
             return sql.SQL("({} OR {})").format(self._node(node.lhs), self._node(node.rhs))
         if t in _CMP:
+            day = self._day_comparison(node)
+            if day is not None:
+                return day
             a, b = self._pair(node.lhs, node.rhs)
             return sql.SQL("({} {} {})").format(a, sql.SQL(_CMP[t]), b)
         if isinstance(node, ast.Between):
@@ -214,6 +286,26 @@ class Compiler:
             return sql.SQL("TRUE" if node else "FALSE")
         raise CQLError(f"This filter construct is not supported: {type(node).__name__}.")
 
+    def _day_comparison(self, node: Any) -> sql.Composable | None:
+        """`observed_at <= DATE('2026-12-01')` and the like: the date is the whole local day, so `<=`
+        and `>` compare with its last instant, `<` and `>=` with its first, `=` is within it."""
+        lhs, rhs, t = node.lhs, node.rhs, type(node)
+        if not isinstance(lhs, ast.Attribute):
+            lhs, rhs = rhs, lhs
+            t = {ast.LessThan: ast.GreaterThan, ast.GreaterThan: ast.LessThan, ast.LessEqual: ast.GreaterEqual,
+                 ast.GreaterEqual: ast.LessEqual}.get(t, t)
+        if not isinstance(lhs, ast.Attribute) or self._attr(lhs)[1] != "datetime":
+            return None
+        bounds = day_literal(rhs)
+        if bounds is None:
+            return None
+        col, (first, last) = self._attr(lhs)[0], bounds
+        if t in (ast.Equal, ast.NotEqual):
+            return sql.SQL("({} {}BETWEEN {} AND {})").format(col, sql.SQL("NOT " if t is ast.NotEqual else ""),
+                                                              Bound(first), Bound(last))
+        at = last if t in (ast.LessEqual, ast.GreaterThan) else first
+        return sql.SQL("({} {} {})").format(col, sql.SQL(_CMP[t]), Bound(at))
+
     def _like(self, node: ast.Like) -> sql.Composable:
         pattern = str(node.pattern)
         out, i = [], 0
@@ -248,9 +340,9 @@ class Compiler:
             raise CQLError(f"Property '{lhs.name}' is not a date-time.")
         if isinstance(rhs, values.Interval):
             lo = None if rhs.start in (None, "..") else parse_instant(rhs.start)
-            hi = None if rhs.end in (None, "..") else parse_instant(rhs.end)
+            hi = None if rhs.end in (None, "..") else parse_instant(rhs.end, end=True)
         else:
-            lo = hi = parse_instant(rhs)
+            lo, hi = day_literal(rhs) or (parse_instant(rhs),) * 2
         name = type(node).__name__
         p = Bound
         if name in ("TimeAfter",):

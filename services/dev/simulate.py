@@ -12,7 +12,7 @@ from shapely.strtree import STRtree
 
 from services import db
 from services.ingest.pipeline import ingest_rows
-from services.synth import CAD_TYPES, CALL_TYPES
+from services.dev.synth import CAD_TYPES, CALL_TYPES
 
 STEP_M = 120.0          # how far a moving unit travels per tick (metres, roughly)
 DEG_PER_M = 1 / 111_000  # degrees of latitude per metre
