@@ -77,9 +77,11 @@ def _identity(database_url: str) -> None:
 
 
 @contextmanager
-def server(database_url: str, workers: int = 1, auth: bool = True):
+def server(database_url: str, workers: int = 1, auth: bool = True, root: Path = ROOT):
     """Our app in its own uvicorn process, as deployed (auth=False: without its front door, the
-    baseline of `--auth-overhead`, see bench/_noauth.py)."""
+    baseline of `--auth-overhead`, see bench/_noauth.py). `root`: the checkout whose code is served
+    (its cwd comes first on sys.path, ahead of the venv's editable install), e.g. a worktree of main
+    as the baseline of `bench/tiles.py --baseline-root`."""
     port = free_port()
     _identity(database_url)
     _SERVERS.add(f"127.0.0.1:{port}")
@@ -87,7 +89,7 @@ def server(database_url: str, workers: int = 1, auth: bool = True):
     factory = "services.app:create_app" if auth else "bench._noauth:create_app"
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", factory, "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+                             "--log-level", "warning", "--no-access-log"], cwd=root, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

@@ -17,6 +17,11 @@ beat the plain floor, and what our HTTP layer costs).
 --auth-overhead adds our server without its front door (bench/_noauth.py: a fixed principal, no
 credential lookup) to the systems in turn, cold and warm: authentication may cost at most 5% of
 tiles/s (issue 13).
+
+--baseline-root DIR adds a second server of ours running the code of another checkout (e.g. a
+worktree of main before a change, with .venv linked into it), fetched in the same alternating
+chunks, cold, warm and thinned, and prints "this tree vs baseline: cold x.xx, warm x.xx, thinned
+x.xx" (tiles/s of this tree over the baseline's): a change must not make tiles slower.
 """
 from __future__ import annotations
 
@@ -110,6 +115,19 @@ def run(fetch_factory, tiles, concurrency: int) -> dict:
     wall = time.perf_counter() - t0
     return {"n": len(lat), "rate": len(lat) / wall, "p50": pct(lat, 50), "p99": pct(lat, 99),
             "kb": sum(sizes) / max(len(sizes), 1) / 1024, "errors": errors[0], "wall": wall, "lat": lat}
+
+
+def in_turn(systems: dict, tiles, chunk: int, concurrency: int) -> dict[str, dict]:
+    """Every system fetches every tile, chunk by chunk in turn, the order rotating, so load from other
+    users of the machine hits all alike."""
+    chunks = [tiles[i:i + chunk] for i in range(0, len(tiles), chunk)]
+    parts: dict[str, list[dict]] = {k: [] for k in systems}
+    for i, c in enumerate(chunks):
+        names = list(systems)
+        names = names[i % len(names):] + names[:i % len(names)]
+        for name in names:
+            parts[name].append(run(systems[name], c, concurrency))
+    return {k: merge(v) for k, v in parts.items()}
 
 
 def merge(parts: list[dict]) -> dict:
@@ -223,6 +241,8 @@ def main() -> None:
     ap.add_argument("--build", action="store_true", help="create the database with rtcc synth first")
     ap.add_argument("--no-tipg", action="store_true")
     ap.add_argument("--auth-overhead", action="store_true", help="also our server without authentication")
+    ap.add_argument("--baseline-root", metavar="DIR", type=Path,
+                    help="also our server from another checkout (cold, warm, thinned; ratio line)")
     a = ap.parse_args()
 
     url = os.environ.get("DATABASE_URL")
@@ -253,37 +273,35 @@ def main() -> None:
         if a.auth_overhead:
             sn = stack.enter_context(server(url, workers=a.workers, auth=False))
             systems["ours_noauth"] = http_fetcher(f"{sn}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt?thin=false")
+        if a.baseline_root:
+            sb = stack.enter_context(server(url, workers=a.workers, root=a.baseline_root.resolve()))
+            systems["baseline"] = http_fetcher(f"{sb}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt?thin=false")
         if not a.no_tipg:
             tu = stack.enter_context(tipg_server(url, layer, a.workers))
             systems["tipg"] = http_fetcher(f"{tu}/collections/public.{layer.source}/tiles/WebMercatorQuad/"
                                            "{z}/{x}/{y}")
-        # Chunks in turn, the order rotating, so load from other users of the machine hits all alike.
-        chunks = [tiles[i:i + a.chunk] for i in range(0, len(tiles), a.chunk)]
-        parts: dict[str, list[dict]] = {k: [] for k in systems}
-        for i, chunk in enumerate(chunks):
-            names = list(systems)
-            names = names[i % len(names):] + names[:i % len(names)]
-            for name in names:
-                parts[name].append(run(systems[name], chunk, a.concurrency))
-        results.update({k: merge(v) for k, v in parts.items()})
+        results.update(in_turn(systems, tiles, a.chunk, a.concurrency))
         if low:
-            thin_f = http_fetcher(f"{su}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt")
+            thin = {"ours_thin": http_fetcher(f"{su}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt")}
+            if a.baseline_root:
+                thin["baseline_thin"] = http_fetcher(f"{sb}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt")
             results["floor_low"] = run(floor_f, low, a.concurrency)
-            results["ours_thin"] = run(thin_f, low, a.concurrency)
+            results.update(in_turn(thin, low, a.chunk, a.concurrency))
             # What the web map asks by default: the last 24 hours (the window prunes partitions).
             day_f = http_fetcher(f"{su}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt?hours=24")
             results["ours_thin_24h"] = run(day_f, low, a.concurrency)
         # Warm: each uvicorn worker has its own cache and the kernel picks the worker, so pass
         # again until (nearly) every answer is a cache hit; the last pass is reported.
-        for name in ["ours"] + (["ours_noauth"] if a.auth_overhead else []):
+        ours = ["ours"] + (["ours_noauth"] if a.auth_overhead else []) + (["baseline"] if a.baseline_root else [])
+        for name in ours:
             for _ in range(6):
                 HITS[0] = 0
                 results[name + "_warm"] = run(systems[name], tiles, a.concurrency)
                 results[name + "_warm"]["hits"] = HITS[0] / len(tiles)
                 if results[name + "_warm"]["hits"] >= 0.99:
                     break
-        if a.auth_overhead:  # the warm passes again, in turn (the ones above also filled the caches)
-            warm = {k: [] for k in ("ours", "ours_noauth")}
+        if len(ours) > 1:  # the warm passes again, in turn (the ones above also filled the caches)
+            warm: dict[str, list[dict]] = {k: [] for k in ours}
             for i in range(4):
                 for name in (list(warm) if i % 2 == 0 else list(reversed(warm))):
                     warm[name].append(run(systems[name], tiles, a.concurrency))
@@ -308,11 +326,22 @@ def main() -> None:
             r = on["rate"] / off["rate"]
             print(f"authentication, {label}: tiles/s {100 * r:.1f}% of the same server without it "
                   f"(p99 {on['p99'] / off['p99']:.2f}x); target >= 95% {'met' if r >= 0.95 else 'NOT met'}")
+    if a.baseline_root:
+        b = results["baseline"]
+        print(row(f"baseline ({a.baseline_root.name}), cold", b, tipg, fl))
+        print(row(f"baseline, warm ({100 * results['baseline_warm']['hits']:.0f}% cache hits)",
+                  results["baseline_warm"], tipg, fl))
     if low:
         print(f"\nlow zooms (< {layer.thin_below_zoom}): {len(low)} tiles")
         print(row("raw SQL floor, unthinned", results["floor_low"]))
         print(row("ours, thinned (default), cold", results["ours_thin"], None, None))
+        if a.baseline_root:
+            print(row("baseline, thinned (default), cold", results["baseline_thin"], None, None))
         print(row("ours, thinned, hours=24, cold", results["ours_thin_24h"], None, None))
+    if a.baseline_root:
+        def vs(k: str) -> str:  # tiles/s of this tree over the baseline's
+            return f"{results[k]['rate'] / results['baseline' + k[4:]]['rate']:.2f}" if k in results else "n/a"
+        print(f"\nthis tree vs baseline: cold {vs('ours')}, warm {vs('ours_warm')}, thinned {vs('ours_thin')}")
     if tipg:
         ok2 = results["ours"]["rate"] >= 2 * tipg["rate"]
         ok80 = results["ours"]["rate"] >= 0.8 * fl["rate"]

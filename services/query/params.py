@@ -1,18 +1,23 @@
 """The query parameters shared by /tiles, /api/hexbins (and, through the same parsers, /ogc), declared
-once as FastAPI dependencies, as tipg's dependencies.py does: a route names what it takes and gets it
-parsed, and the OpenAPI document shows the same description everywhere.
+once, as tipg's dependencies.py does: each parameter is one `Annotated` declaration (its name, alias
+and description in the OpenAPI document are the same everywhere) read by one parser, and routes
+name the dependencies that parse them.
 
-The dependencies are `async def`: they only parse (no I/O), and FastAPI runs a plain `def`
-dependency on a worker thread, one hop each: nine hops made a cached tile ~3x slower to serve
-(bench/tiles.py, "warm"). Code outside a route calls the plain parsers (`parse_bbox`, `parse_kinds`,
-`times.parse_window`)."""
+The dependencies are `async def` (they only parse; FastAPI runs a plain `def` dependency on a worker
+thread, one hop each). The tile route takes none: each dependency FastAPI resolves costs ~230
+Python calls (~20-40 µs), a sub-dependency is resolved again for every dependency naming it, and a
+cached tile costs about a millisecond in all, so nine of them made warm tiles ~12% slower
+(bench/tiles.py --baseline-root). It declares the shared parameters itself (the declarations
+below) and calls `tile_query`. Code outside a route calls the plain parsers (`parse_bbox`,
+`parse_kinds`, `parse_cql`, `times.parse_window`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from psycopg import sql
+from starlette.datastructures import QueryParams
 
 from layers.catalog import CATALOG, Layer, get_layer
 from services import auth
@@ -29,6 +34,17 @@ PURPOSE = frozenset({"reason", "case_number", "purpose"})
 RESERVED = {"datetime", "since", "hours", "filter", "filter-lang", "filter-crs", "thin", "kinds", "kind",
             "res", "bbox", "f", "v", "ts", *PURPOSE}
 
+# Each shared parameter, declared once (FastAPI copies an Annotated declaration for every use).
+Datetime = Annotated[str | None, Query(description=DATETIME_DOC)]
+Since = Annotated[str | None, Query(description="RFC 3339 instant or date: events observed since then")]
+Hours = Annotated[str | None, Query(description="events of the last N hours (a positive number)")]
+Filter = Annotated[str | None, Query(description="CQL2 filter over the layer's properties (OGC API - Features Part 3)")]
+FilterLang = Annotated[str | None, Query(alias="filter-lang",
+                                         description="cql2-text or cql2-json (default: read from the text)")]
+Kinds = Annotated[str | None, Query(description="comma-separated event kinds (default all)")]
+Kind = Annotated[str | None, Query(include_in_schema=False)]  # the older spelling of kinds
+Bbox = Annotated[str | None, Query(description="west,south,east,north (degrees)")]
+
 
 async def layer(layer: str, request: Request) -> Layer:
     """The tiled catalog layer named in the path (404 with the way to the catalog), if the caller's
@@ -42,10 +58,7 @@ async def layer(layer: str, request: Request) -> Layer:
     return got
 
 
-async def time_window(datetime: str | None = Query(None, description=DATETIME_DOC),
-                      since: str | None = Query(None, description="RFC 3339 instant or date: events observed since then"),
-                      hours: str | None = Query(None, description="events of the last N hours (a positive number)"),
-                      ) -> Window:
+async def time_window(datetime: Datetime = None, since: Since = None, hours: Hours = None) -> Window:
     return parse_window(datetime, since, hours)
 
 
@@ -60,18 +73,18 @@ class CQL:
         return f"filter={self.lang}:{self.text}"
 
 
-async def cql_filter(filter: str | None = Query(None, description="CQL2 filter over the layer's properties "
-                                                            "(OGC API - Features Part 3)"),
-                     filter_lang: str | None = Query(None, alias="filter-lang",
-                                                     description="cql2-text or cql2-json (default: read from the text)"),
-                     ) -> CQL | None:
-    if not filter:
+def parse_cql(text: str | None, lang: str | None) -> CQL | None:
+    """A CQL2 `filter` (text or JSON, `filter-lang` or read from the text); None when absent."""
+    if not text:
         return None
-    return CQL(cql.parse(filter, filter_lang), filter, (filter_lang or "cql2-text").lower())
+    return CQL(cql.parse(text, lang), text, (lang or "cql2-text").lower())
 
 
-async def bbox(bbox: str | None = Query(None, description="west,south,east,north (degrees)")
-               ) -> tuple[float, ...] | None:
+async def cql_filter(filter: Filter = None, filter_lang: FilterLang = None) -> CQL | None:
+    return parse_cql(filter, filter_lang)
+
+
+async def bbox(bbox: Bbox = None) -> tuple[float, ...] | None:
     return parse_bbox(bbox)
 
 
@@ -92,8 +105,7 @@ async def bbox_or_service_area(box: tuple[float, ...] | None = Depends(bbox)) ->
     return box or tuple(get_settings().service_area)
 
 
-async def kinds(kinds: str | None = Query(None, description="comma-separated event kinds (default all)"),
-                kind: str | None = Query(None, include_in_schema=False)) -> tuple[str, ...] | None:
+async def kinds(kinds: Kinds = None, kind: Kind = None) -> tuple[str, ...] | None:
     """`kinds=a,b` (or `kind=`): event kinds known to the catalog."""
     return parse_kinds(kinds or kind)
 
@@ -123,24 +135,45 @@ class Filters:
         return "&".join([self.window.key(), *self.key_parts, f"kinds={','.join(self.kinds or ())}"])
 
 
-async def tile_filters(request: Request, lyr: Layer = Depends(layer), window: Window = Depends(time_window),
-                       where: CQL | None = Depends(cql_filter),
-                       kinds_: tuple[str, ...] | None = Depends(kinds)) -> Filters:
+@dataclass(frozen=True)
+class TileQuery:
+    """The shared parameters of a tile request, parsed (the layer's own `name=value` filters are
+    read with the layer, by `tile_filters`)."""
+    window: Window
+    where: CQL | None
+    kinds: tuple[str, ...] | None
+    params: QueryParams
+
+
+def tile_query(params: QueryParams, datetime: str | None = None, since: str | None = None,
+               hours: str | None = None, filter: str | None = None, filter_lang: str | None = None,
+               kinds: str | None = None, kind: str | None = None) -> TileQuery:
+    """The time window, CQL2 filter and kinds of a tile request (the route declares them: Datetime, ...)."""
+    return TileQuery(parse_window(datetime, since, hours), parse_cql(filter, filter_lang), parse_kinds(kinds or kind),
+                     params)
+
+
+def tile_query_of(params: QueryParams) -> TileQuery:
+    """tile_query of a whole query string (TileJSON carries it into its tile URLs)."""
+    g = params.get
+    return tile_query(params, g("datetime"), g("since"), g("hours"), g("filter"), g("filter-lang"), g("kinds"), g("kind"))
+
+
+def tile_filters(lyr: Layer, q: TileQuery) -> Filters:
     """The filters of /tiles/{layer}: time window, CQL2 and `name=value` (or `name=a,b`, any of them) for
     any exposed property. Those names depend on the layer, so they alone are read from the query string."""
     if lyr.aggregate:
-        if where is not None:
+        if q.where is not None:
             raise BadRequest(f"layer '{lyr.id}' is an aggregate: it takes datetime and kinds, not filter")
-        return Filters(window=window, kinds=kinds_)
-    if not lyr.time_column:
-        window = Window()  # layers without time ignore the window (one map-wide window for all)
+        return Filters(window=q.window, kinds=q.kinds)
+    window = q.window if lyr.time_column else Window()  # layers without time ignore the window (one map-wide window)
     f = Filters(window=window, conditions=filters.time_conditions(lyr, window))
     types = filters.queryables(lyr)
-    params = request.query_params
+    params = q.params
     for name in sorted(k for k in params if k not in RESERVED and k in types):
         f.conditions.append(filters.equals_condition(types, name, params[name].split(",")))
         f.key_parts.append(f"{name}={params[name]}")
-    if where is not None:
-        f.conditions.append(filters.compiler(lyr).compile(where.tree))
-        f.key_parts.append(where.key())
+    if q.where is not None:
+        f.conditions.append(filters.compiler(lyr).compile(q.where.tree))
+        f.key_parts.append(q.where.key())
     return f

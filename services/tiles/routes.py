@@ -88,19 +88,6 @@ def _dependency_bounds(layer: Layer, z: int, x: int, y: int) -> tuple[float, flo
     return w, s, e, n
 
 
-async def _purpose(request: Request, lyr: Layer = Depends(P.layer)) -> None:
-    """Plate data (ALPR): a stated purpose before anything else is read (403); every tile is audited."""
-    if lyr.event_kind in audit.PERSONAL_KINDS:
-        auth.require_purpose(request)
-
-
-async def _valid_tile(z: int, x: int, y: int) -> None:
-    """404 for a tile outside the matrix (before any filter is read)."""
-    if not T.valid_tile(z, x, y):
-        raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
-                       f"x and y 0..2^zoom-1)")
-
-
 @router.get("/tiles", summary="Every catalog layer with its TileJSON (the vector tile index)")
 def tiles_index(request: Request) -> dict:
     return TJ.index(_base(request), _readable(request))
@@ -115,8 +102,8 @@ def tiles_index_json(request: Request) -> dict:
 @router.get("/tiles/{layer}.json", summary="TileJSON 3.0.0 of one layer",
             description="Query parameters (datetime, since, hours, filter, kinds, property=value) are carried "
                         "into the tile URL template.")
-def layer_tilejson(request: Request, lyr: Layer = Depends(P.layer),
-                   _: P.Filters = Depends(P.tile_filters)) -> dict:  # bad filters: 400 now, not on every tile
+def layer_tilejson(request: Request, lyr: Layer = Depends(P.layer)) -> dict:
+    P.tile_filters(lyr, P.tile_query_of(request.query_params))  # bad filters: 400 now, not on every tile
     return TJ.tilejson(lyr, _base(request), dict(request.query_params))
 
 
@@ -127,11 +114,22 @@ def layer_tilejson(request: Request, lyr: Layer = Depends(P.layer),
             description="Points of event layers are thinned below the layer's `thin_below_zoom` (one point per "
                         "cell of a 64×64 grid, with `count`) unless `thin=false`; at most the layer's feature cap "
                         "per tile. Any exposed property can be filtered with `name=value` (or `name=a,b`).")
-async def tile(request: Request, z: int, x: int, y: int, lyr: Layer = Depends(P.layer),
-               _stated: None = Depends(_purpose), _in_matrix: None = Depends(_valid_tile),
-               filters: P.Filters = Depends(P.tile_filters),
+async def tile(request: Request, layer: str, z: int, x: int, y: int, datetime: P.Datetime = None,
+               since: P.Since = None, hours: P.Hours = None, filter: P.Filter = None,
+               filter_lang: P.FilterLang = None, kinds: P.Kinds = None, kind: P.Kind = None,
                thin: bool = Query(True, description="thin event points below the layer's thin_below_zoom")):
-    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads: every tile served is audited (_purpose)
+    # No dependencies (services/query/params.py says why), in this order: the layer (404, or 403 by
+    # role), plate data's stated purpose before anything else is read (403; every tile is audited),
+    # a tile inside the matrix (404), then the filters (400).
+    lyr = await P.layer(layer, request)
+    personal = lyr.event_kind in audit.PERSONAL_KINDS  # ALPR reads
+    if personal:
+        auth.require_purpose(request)
+    if not T.valid_tile(z, x, y):
+        raise NotFound(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix (zoom 0..{T.MAX_ZOOM}, "
+                       f"x and y 0..2^zoom-1)")
+    filters = P.tile_filters(lyr, P.tile_query(request.query_params, datetime, since, hours, filter, filter_lang,
+                                               kinds, kind))
     key = (lyr.id, z, x, y, filters.key(), Q.thins(lyr, z, thin))
     entry, hit = await cache.serve(
         key, lyr, lambda: _render(lyr, z, x, y, filters, thin, request if personal else None),
