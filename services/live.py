@@ -328,18 +328,18 @@ async def live(request: Request,
     else:
         raise Unavailable("the live stream is reconnecting to the database, retry shortly")
     filt = _Filter(principal, plates_ok, want_types, want_kinds)
+    # Where this client starts is fixed before its response starts (the browser's `open`): every
+    # message the bus reads after that reaches it, however late the stream below first runs.
+    start = hub.head if expired or after is None else after
 
     async def stream():
         wake = asyncio.Event()
         hub.register(wake)
         try:
+            pos = start
             yield b"retry: 2000\n: connected\n\n"
-            pos = after
             if expired:
-                pos = None
-                yield _resync(hub.head, "expired")
-            if pos is None:
-                pos = hub.head
+                yield _resync(pos, "expired")
             while pos < hub.floor:  # behind the ring: read back from the database
                 items, pos = await run_in_threadpool(replay, pos, hub.floor)
                 if items:
