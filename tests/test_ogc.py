@@ -12,6 +12,7 @@ from pyproj import Transformer
 
 from layers.catalog import CATALOG, get_layer
 from services.ogc.config import DEFAULT_LIMIT, MAX_LIMIT
+from services.settings import get_settings
 
 OGC = "/ogc"
 BBOX = (-76.64, 39.28, -76.59, 39.31)  # downtown Baltimore, degrees
@@ -111,13 +112,17 @@ def test_bbox_edges_are_exact(client, conn):
 def test_datetime_instants_intervals_and_open_ends(client, conn):
     lo, hi = conn.execute("SELECT min(observed_at), max(observed_at) FROM cad_incidents").fetchone()
     mid = lo + (hi - lo) / 2
+    tz = get_settings().timezone
+    day = conn.execute("SELECT (%s::timestamptz AT TIME ZONE %s)::date", (lo, tz)).fetchone()[0]  # lo's local day
     cases = {
         f"{lo.isoformat()}/{mid.isoformat()}": ("observed_at BETWEEN %s AND %s", (lo, mid)),
         f"../{mid.isoformat()}": ("observed_at <= %s", (mid,)),
         f"{mid.isoformat()}/..": ("observed_at >= %s", (mid,)),
         f"{mid.isoformat()}/": ("observed_at >= %s", (mid,)),
         lo.isoformat(): ("observed_at = %s", (lo,)),
-        lo.date().isoformat(): ("observed_at >= %s::date AND observed_at < %s::date + 1", (lo.date(), lo.date())),
+        # a bare date is the whole agency-local day (services/query/times.py), as on /tiles and tasks
+        day.isoformat(): ("observed_at >= (%s::date)::timestamp AT TIME ZONE %s "
+                          "AND observed_at < (%s::date + 1)::timestamp AT TIME ZONE %s", (day, tz, day, tz)),
     }
     for dt, (where, params) in cases.items():
         want = sql_count(conn, "cad_incidents", where, params)
