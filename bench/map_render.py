@@ -14,35 +14,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import sys
-import time
+from contextlib import ExitStack
 from pathlib import Path
 
-from _common import HEADERS, ROOT, _identity, free_port, pct
+from _common import HEADERS, ROOT, pct, server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def start_server(root: Path, database_url: str) -> tuple[subprocess.Popen, str]:
-    import httpx
-    import os
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, PYTHONPATH=str(root))
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.app:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=root, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"server in {root} did not start")
 
 
 def ref_tree(ref: str) -> Path:
@@ -131,23 +110,21 @@ def main() -> None:
     import os
     from services.settings import database_url
     db = os.environ.get("DATABASE_URL") or database_url()
-    from services.settings import owner_database_url
-    _identity(owner_database_url())  # an API key for the browser contexts (needs the owner's rights)
     from playwright.sync_api import sync_playwright
     trees = {"this tree": ROOT}
     if args.compare:
         trees = {args.compare: ref_tree(args.compare), "this tree": ROOT}
-    servers = {name: start_server(path, db) for name, path in trees.items()}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
-    try:
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(server(db, root=path)) for name, path in trees.items()}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for name, (_, url) in servers.items():
+            for name, url in servers.items():
                 one_run(browser, url)  # warm the servers (first tiles, pools), not the browser
             for i in range(args.runs):
-                for name, (_, url) in servers.items():  # alternate: the machine's noise hits both alike
+                for name, url in servers.items():  # alternate: the machine's noise hits both alike
                     results[name].append(one_run(browser, url))
-            for name, (_, url) in servers.items():
+            for name, url in servers.items():
                 if args.trace:
                     print(f"{name}: trace of one cold load")
                     trace_run(browser, url)
@@ -161,10 +138,6 @@ def main() -> None:
                                                  key=lambda x: x[2]):
                         print(f"  {start + took - t0:8.0f} {took:7.0f}  {u.replace(url, '')[:140]}")
             browser.close()
-    finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait(timeout=20)
     print(f"time to first map render, {args.runs} cold loads each, 1920x1080, ms (median / p90)")
     med = {}
     for name, rs in results.items():
