@@ -3,7 +3,7 @@
 import { $, getJSON, setTimeZone, fmtTime, toast, emojiSupported } from './util.js';
 
 document.documentElement.dataset.emoji = emojiSupported() ? 'yes' : 'no';
-import { CatalogLayers, mlId, THEMES, applyTheme, LABEL_FONTS } from './maplayers.js';
+import { CatalogLayers, mlId, THEMES, applyTheme } from './maplayers.js';
 import { buildLayerPanel } from './layerpanel.js';
 import { TimeWindow } from './timewin.js';
 import { LiveFeed } from './live.js';
@@ -96,9 +96,6 @@ async function start() {
     attributionControl: { compact: true }, maxPitch: 0, dragRotate: false,
   });
   window.rtccMap = map;
-  if (catalog.services.glyphs) { // into the HTTP cache (the server marks glyphs cacheable), where MapLibre finds them
-    for (const f of Object.values(LABEL_FONTS)) fetch(`${location.origin}/glyphs/${encodeURIComponent(f)}/0-255.pbf`).catch(() => {});
-  }
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', e => { // tile errors must not break the map: count and show them, once

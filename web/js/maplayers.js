@@ -15,9 +15,8 @@ export const THEMES = {
 // Street names: main roads (state highway classes) from the layer's label zoom less one, the rest from it.
 const MAJOR = ['FWY', 'INT', 'PART', 'MART'];
 
-// The fonts of the labels (glyphs built at setup, served by /glyphs); the page fetches their first
-// range (Latin) at once, so labels need not wait for a glyph round trip after their tiles arrive.
-export const LABEL_FONTS = { regular: 'DejaVu Sans', bold: 'DejaVu Sans Bold' };
+// The fonts of the labels (glyphs built at setup from Debian's DejaVu, served by /glyphs).
+const LABEL_FONTS = { regular: 'DejaVu Sans', bold: 'DejaVu Sans Bold' };
 
 export const mlId = (id, part = '') => `cat:${id}${part ? ':' + part : ''}`;
 
